@@ -1,0 +1,86 @@
+#include <iostream>
+#include <memory>
+
+#include "bench/bench_scenarios.h"
+#include "commands.h"
+
+namespace nautilus::cli {
+namespace {
+
+struct BenchArgs {
+  BenchConfig cfg;
+  std::string mix = "normal";
+};
+
+void add_common(CLI::App* cmd, BenchArgs& a) {
+  cmd->add_option("--backend", a.cfg.backend, "Bus backend: inproc:// or redis://host:port")
+      ->capture_default_str();
+  cmd->add_option("--publishers", a.cfg.publishers, "Publisher threads")->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--subscribers", a.cfg.subscribers, "Subscribers (each gets every message)")
+      ->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--size", a.cfg.payload_bytes, "Payload size in bytes")->check(CLI::Range(16, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--count", a.cfg.count, "Total messages to publish");
+  cmd->add_option("--duration", a.cfg.duration_s, "Seconds to publish for")->check(CLI::Range(0.01, 3600.0));
+  cmd->add_option("--queue", a.cfg.queue_capacity, "Per-lane queue capacity of each subscriber")
+      ->check(CLI::Range(2, 1 << 24))->capture_default_str();
+  cmd->add_option("--priority,--mix", a.mix,
+                  "Priority, or a weighted mix such as normal=99,urgent=1")->capture_default_str();
+  cmd->add_option("--drain-timeout", a.cfg.drain_timeout_s, "Seconds to wait for deliveries after publishing")
+      ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+}
+
+int run_and_print(const GlobalOptions& g, BenchArgs& a, bool latency) {
+  a.cfg.mix = parse_priority_mix(a.mix);
+  if (a.cfg.backend == "inproc") a.cfg.backend = "inproc://";
+  std::unique_ptr<Bus> bus;
+  try {
+    BusOptions o;
+    o.name = "bench";
+    bus = make_bus(a.cfg.backend, o);
+  } catch (const std::invalid_argument& e) {
+    throw CliError(kExitUsage, e.what());
+  } catch (const std::exception& e) {
+    throw CliError(kExitUnreachable, e.what());
+  }
+  BenchReport r = latency ? run_latency(*bus, a.cfg) : run_throughput(*bus, a.cfg);
+  if (g.json) {
+    std::cout << r.to_json().dump() << std::endl;
+  } else {
+    r.print_table(std::cout, g.color());
+  }
+  return r.by_priority[lane_of(Priority::kHigh)].lost + r.by_priority[lane_of(Priority::kUrgent)].lost +
+                     r.by_priority[lane_of(Priority::kFlashCrash)].lost >
+                 0
+             ? kExitFailure
+             : kExitOk;
+}
+
+}  // namespace
+
+void add_bench_commands(CLI::App& app, GlobalOptions& global) {
+  auto* bench = app.add_subcommand("bench", "Measure the buses: throughput, latency, flash-crash");
+  bench->require_subcommand(1);
+
+  auto tp = std::make_shared<BenchArgs>();
+  auto* throughput = bench->add_subcommand("throughput", "Publishers -> subscribers as fast as possible");
+  add_common(throughput, *tp);
+  throughput->callback([&global, tp] {
+    if (tp->cfg.count == 0 && tp->cfg.duration_s == 0) tp->cfg.count = 2'000'000;
+    int rc = run_and_print(global, *tp, false);
+    if (rc != 0) throw CliError(static_cast<ExitCode>(rc), "messages lost at high priority or above");
+  });
+
+  auto lat = std::make_shared<BenchArgs>();
+  auto* latency = bench->add_subcommand("latency", "Paced load at a fixed rate; publish-to-handler latency");
+  add_common(latency, *lat);
+  latency->add_option("--rate", lat->cfg.rate, "Messages per second (all publishers together)")
+      ->check(CLI::Range(1.0, 1e8));
+  latency->callback([&global, lat] {
+    int rc = run_and_print(global, *lat, true);
+    if (rc != 0) throw CliError(static_cast<ExitCode>(rc), "messages lost at high priority or above");
+  });
+}
+
+}  // namespace nautilus::cli

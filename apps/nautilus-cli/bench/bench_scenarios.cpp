@@ -1,0 +1,334 @@
+#include "bench/bench_scenarios.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "cli_context.h"
+#include "core/clock.h"
+
+namespace nautilus::cli {
+namespace {
+
+// Which priority message `seq` of a publisher gets: a fixed cycle through the
+// mix, so lost messages can be attributed to a priority afterwards.
+class PriorityCycle {
+ public:
+  explicit PriorityCycle(const std::array<unsigned, kPriorityCount>& mix) {
+    for (Priority p : kAllPriorities) {
+      for (unsigned i = 0; i < mix[lane_of(p)]; ++i) cycle_.push_back(p);
+    }
+    if (cycle_.empty()) cycle_.push_back(Priority::kNormal);
+  }
+  Priority at(std::uint64_t seq) const { return cycle_[seq % cycle_.size()]; }
+
+ private:
+  std::vector<Priority> cycle_;
+};
+
+// Payload: {"p":<publisher>,"s":<seq>,"pad":"xxx…"} padded to the requested size.
+void build_payload(std::string& out, int publisher, std::uint64_t seq, std::size_t size) {
+  char buf[64];
+  char* p = buf;
+  auto put = [&](std::string_view s) {
+    for (char c : s) *p++ = c;
+  };
+  put("{\"p\":");
+  p = std::to_chars(p, buf + sizeof buf, publisher).ptr;
+  put(",\"s\":");
+  p = std::to_chars(p, buf + sizeof buf, seq).ptr;
+  put(",\"pad\":\"");
+  auto head = static_cast<std::size_t>(p - buf);
+  std::size_t pad = size > head + 2 ? size - head - 2 : 0;
+  out.reserve(head + pad + 2);
+  out.assign(buf, head);
+  out.append(pad, 'x');
+  out += "\"}";
+}
+
+bool parse_payload(const std::string& s, int& publisher, std::uint64_t& seq) {
+  if (s.size() < 12 || s.compare(0, 5, "{\"p\":") != 0) return false;
+  const char* b = s.data() + 5;
+  const char* e = s.data() + s.size();
+  auto r1 = std::from_chars(b, e, publisher);
+  if (r1.ec != std::errc() || e - r1.ptr < 6) return false;
+  auto r2 = std::from_chars(r1.ptr + 5, e, seq);
+  return r2.ec == std::errc();
+}
+
+// Everything one subscriber saw. Written only by its delivery thread.
+struct Tracker {
+  std::vector<std::vector<std::uint8_t>> seen;  // [publisher][seq] -> times seen
+  std::array<HistogramSnapshot, kPriorityCount> latency;
+  std::atomic<std::uint64_t> unique{0};
+  std::uint64_t total = 0;
+  std::uint64_t malformed = 0;
+  std::atomic<std::int64_t> last_ns{0};  // monotonic time of the latest delivery
+
+  Tracker(int publishers, std::uint64_t max_per_publisher)
+      : seen(static_cast<std::size_t>(publishers), std::vector<std::uint8_t>(max_per_publisher, 0)) {}
+
+  void on_message(const Message& m, std::int64_t now_wall) {
+    int p = 0;
+    std::uint64_t s = 0;
+    if (!parse_payload(m.payload, p, s) || p < 0 || static_cast<std::size_t>(p) >= seen.size() ||
+        s >= seen[static_cast<std::size_t>(p)].size()) {
+      ++malformed;
+      return;
+    }
+    auto& slot = seen[static_cast<std::size_t>(p)][s];
+    if (slot < 255) ++slot;
+    ++total;
+    latency[lane_of(m.priority)].add(
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_wall - m.timestamp_ns)));
+    if (slot == 1) unique.store(unique.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    last_ns.store(monotonic_now_ns(), std::memory_order_release);
+  }
+};
+
+struct Run {
+  const BenchConfig& cfg;
+  Bus& bus;
+  PriorityCycle cycle;
+  std::uint64_t per_publisher_cap;
+  std::vector<std::unique_ptr<Tracker>> trackers;
+  std::vector<SubscriptionPtr> subs;
+  std::vector<std::uint64_t> published;  // per publisher
+  std::atomic<std::uint64_t> publish_errors{0};
+  std::string first_error;
+  std::mutex error_mu;
+
+  Run(Bus& b, const BenchConfig& c, std::uint64_t cap)
+      : cfg(c), bus(b), cycle(c.mix), per_publisher_cap(cap),
+        published(static_cast<std::size_t>(c.publishers), 0) {}
+
+  void subscribe() {
+    std::string group_base = "bench-" + std::to_string(getpid()) + "-";
+    for (int i = 0; i < cfg.subscribers; ++i) {
+      trackers.push_back(std::make_unique<Tracker>(cfg.publishers, per_publisher_cap));
+      Tracker* t = trackers.back().get();
+      SubscribeOptions o;
+      o.name = "bench-sub-" + std::to_string(i);
+      o.group = group_base + std::to_string(i);
+      o.queue_capacity = cfg.queue_capacity;
+      o.overflow = OverflowPolicy::kBlock;
+      Clock& clock = bus.clock();
+      subs.push_back(bus.subscribe(
+          "bench.*", [t, &clock](const MessagePtr& m) { t->on_message(*m, clock.now_ns()); }, o));
+    }
+  }
+
+  // Publishes message `seq` of `publisher`; false if the bus refused it.
+  bool publish_one(int publisher, std::uint64_t seq, const std::string& topic) {
+    auto m = std::make_shared<Message>();
+    m->topic = topic;
+    m->type = MessageType::kTick;
+    m->priority = cycle.at(seq);
+    m->source = "bench";
+    build_payload(m->payload, publisher, seq, cfg.payload_bytes);
+    Status s = bus.publish(std::move(m));
+    if (!s) {
+      if (publish_errors.fetch_add(1) == 0) {
+        std::lock_guard lock(error_mu);
+        first_error = s.to_string();
+      }
+      return false;
+    }
+    return true;
+  }
+
+  // Waits until every subscriber has seen every published message once, or
+  // the drain timeout passes. Returns the monotonic time of the last delivery.
+  std::int64_t wait_for_delivery() {
+    std::uint64_t expected = std::accumulate(published.begin(), published.end(), std::uint64_t{0});
+    auto deadline = monotonic_now_ns() + static_cast<std::int64_t>(cfg.drain_timeout_s * 1e9);
+    for (;;) {
+      bool all = true;
+      for (auto& t : trackers) {
+        if (t->unique.load(std::memory_order_acquire) < expected) all = false;
+      }
+      if (all || monotonic_now_ns() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    std::int64_t last = 0;
+    for (auto& t : trackers) last = std::max(last, t->last_ns.load(std::memory_order_acquire));
+    return last;
+  }
+
+  BenchReport report(std::string scenario, double duration_s) {
+    for (auto& s : subs) s->cancel();  // joins delivery threads: trackers are now ours
+    BenchReport r;
+    r.scenario = std::move(scenario);
+    r.backend = cfg.backend;
+    r.publishers = cfg.publishers;
+    r.subscribers = cfg.subscribers;
+    r.payload_bytes = cfg.payload_bytes;
+    r.target_rate = cfg.rate;
+    r.duration_s = duration_s;
+    for (int p = 0; p < cfg.publishers; ++p) {
+      for (std::uint64_t s = 0; s < published[static_cast<std::size_t>(p)]; ++s) {
+        r.by_priority[lane_of(cycle.at(s))].messages++;
+      }
+      r.messages += published[static_cast<std::size_t>(p)];
+    }
+    for (auto& t : trackers) {
+      for (int p = 0; p < cfg.publishers; ++p) {
+        const auto& seen = t->seen[static_cast<std::size_t>(p)];
+        for (std::uint64_t s = 0; s < published[static_cast<std::size_t>(p)]; ++s) {
+          auto& pr = r.by_priority[lane_of(cycle.at(s))];
+          if (seen[s] == 0) {
+            pr.lost++;
+            r.lost++;
+          } else if (seen[s] > 1) {
+            pr.duplicated += seen[s] - 1u;
+            r.duplicated += seen[s] - 1u;
+          }
+        }
+      }
+      for (std::size_t i = 0; i < kPriorityCount; ++i) {
+        r.by_priority[i].latency_ns.merge(t->latency[i]);
+        r.by_priority[i].delivered += t->latency[i].count();
+        r.latency_ns.merge(t->latency[i]);
+      }
+      r.delivered += t->total;
+      if (t->malformed) r.notes.push_back(std::to_string(t->malformed) + " malformed deliveries");
+    }
+    if (publish_errors.load()) {
+      r.notes.push_back(std::to_string(publish_errors.load()) + " publishes refused; first: " + first_error);
+    }
+    return r;
+  }
+};
+
+std::uint64_t per_publisher(std::uint64_t total, int publishers, int index) {
+  auto n = static_cast<std::uint64_t>(publishers);
+  return total / n + (static_cast<std::uint64_t>(index) < total % n ? 1 : 0);
+}
+
+// Busy-waits until monotonic time `t`, sleeping while far ahead, so a paced
+// publisher is accurate to a microsecond or so.
+void wait_until(std::int64_t t) {
+  for (;;) {
+    std::int64_t now = monotonic_now_ns();
+    if (now >= t) return;
+    if (t - now > 200'000) std::this_thread::sleep_for(std::chrono::nanoseconds(t - now - 150'000));
+  }
+}
+
+}  // namespace
+
+std::array<unsigned, kPriorityCount> parse_priority_mix(const std::string& text) {
+  std::array<unsigned, kPriorityCount> mix{};
+  std::stringstream ss(text);
+  std::string item;
+  bool any = false;
+  while (std::getline(ss, item, ',')) {
+    auto eq = item.find('=');
+    std::string name = item.substr(0, eq);
+    unsigned weight = 1;
+    if (eq != std::string::npos) {
+      std::string w = item.substr(eq + 1);
+      auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), weight);
+      if (ec != std::errc() || ptr != w.data() + w.size() || weight > 1000000) {
+        throw CliError(kExitUsage, "bad weight '" + w + "' in priority mix '" + text + "'");
+      }
+    }
+    auto p = parse_priority(name);
+    if (!p) {
+      throw CliError(kExitUsage, "unknown priority '" + name +
+                                     "' (expected flash_crash, urgent, critical, high, normal or low)");
+    }
+    mix[lane_of(*p)] += weight;
+    any = any || weight > 0;
+  }
+  if (!any) throw CliError(kExitUsage, "empty priority mix '" + text + "'");
+  return mix;
+}
+
+BenchReport run_throughput(Bus& bus, const BenchConfig& cfg) {
+  bool by_count = cfg.count > 0 || cfg.duration_s <= 0;
+  std::uint64_t total = cfg.count > 0 ? cfg.count : 1'000'000;
+  // In duration mode we cannot know the count in advance; size for 12M/s.
+  std::uint64_t cap = by_count ? per_publisher(total, cfg.publishers, 0)
+                               : static_cast<std::uint64_t>(cfg.duration_s * 12e6 / cfg.publishers) + 1;
+  Run run(bus, cfg, cap);
+  run.subscribe();
+
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  std::int64_t start = 0;
+  for (int p = 0; p < cfg.publishers; ++p) {
+    threads.emplace_back([&, p] {
+      std::string topic = "bench." + std::to_string(p) + ".tick";
+      ready.fetch_add(1);
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      std::uint64_t n = 0;
+      if (by_count) {
+        std::uint64_t mine = per_publisher(total, cfg.publishers, p);
+        for (; n < mine; ++n) run.publish_one(p, n, topic);
+      } else {
+        std::int64_t end = start + static_cast<std::int64_t>(cfg.duration_s * 1e9);
+        while (n < cap && (n & 255 || monotonic_now_ns() < end)) run.publish_one(p, n++, topic);
+      }
+      run.published[static_cast<std::size_t>(p)] = n;
+    });
+  }
+  while (ready.load() < cfg.publishers) std::this_thread::yield();
+  start = monotonic_now_ns();
+  go.store(true, std::memory_order_release);
+  for (auto& t : threads) t.join();
+  std::int64_t last = run.wait_for_delivery();
+  double secs = static_cast<double>(std::max(last, start + 1) - start) / 1e9;
+  BenchReport r = run.report("throughput", secs);
+  r.extra["delivered_msgs_per_s"] = secs > 0 ? static_cast<double>(r.delivered) / secs : 0.0;
+  return r;
+}
+
+BenchReport run_latency(Bus& bus, const BenchConfig& cfg) {
+  double rate = cfg.rate > 0 ? cfg.rate : 100'000;
+  double duration = cfg.duration_s > 0 ? cfg.duration_s : 5.0;
+  std::uint64_t total = cfg.count > 0 ? cfg.count : static_cast<std::uint64_t>(rate * duration);
+  BenchConfig c = cfg;
+  c.rate = rate;
+  Run run(bus, c, per_publisher(total, cfg.publishers, 0));
+  run.subscribe();
+
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::int64_t start = 0;
+  double per_pub_interval_ns = 1e9 / (rate / cfg.publishers);
+  for (int p = 0; p < cfg.publishers; ++p) {
+    threads.emplace_back([&, p] {
+      std::string topic = "bench." + std::to_string(p) + ".tick";
+      std::uint64_t mine = per_publisher(total, cfg.publishers, p);
+      ready.fetch_add(1);
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      // Offset publishers evenly inside one interval so they do not collide.
+      double offset = per_pub_interval_ns * p / cfg.publishers;
+      std::uint64_t n = 0;
+      for (; n < mine; ++n) {
+        wait_until(start + static_cast<std::int64_t>(offset + per_pub_interval_ns * static_cast<double>(n)));
+        run.publish_one(p, n, topic);
+      }
+      run.published[static_cast<std::size_t>(p)] = n;
+    });
+  }
+  while (ready.load() < cfg.publishers) std::this_thread::yield();
+  start = monotonic_now_ns() + 1'000'000;
+  go.store(true, std::memory_order_release);
+  for (auto& t : threads) t.join();
+  std::int64_t last = run.wait_for_delivery();
+  double secs = static_cast<double>(std::max(last, start + 1) - start) / 1e9;
+  return run.report("latency", secs);
+}
+
+}  // namespace nautilus::cli

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages nautilus needs to build, test and benchmark.
+# Idempotent: when everything is present it returns in well under a second.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  catch2 nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libhiredis-dev libtomlplusplus-dev libsystemd-dev libcurl4-openssl-dev
+  libboost-dev libconcurrentqueue-dev
+  redis-server redis-tools
+  man-db groff-base bash-completion
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The distribution's redis-server starts a system instance on :6379 on install;
+# the tests start their own on free ports and never use it.
+exit 0

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is missing, builds the
+# sanitizer configuration (ASan+UBSan, warnings as errors), runs every test
+# through CTest, then the bus concurrency tests under TSan and a short libFuzzer
+# run of the envelope decoders.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${NAUTILUS_JOBS:-$(nproc)}
+
+scripts/install-deps.sh
+
+echo "== build: ASan+UBSan (build/asan)"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DNAUTILUS_SANITIZE=address,undefined -DNAUTILUS_WERROR=ON >/dev/null
+cmake --build build/asan -j "$jobs"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+echo "== tests: ASan+UBSan"
+(cd build/asan && ctest --output-on-failure -j "$jobs" --timeout 300)
+
+echo "== build: TSan, bus layer (build/tsan)"
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DNAUTILUS_SANITIZE=thread -DNAUTILUS_WERROR=ON -DNAUTILUS_APPS=OFF \
+  "-DNAUTILUS_TEST_LAYERS=core;bus" >/dev/null
+cmake --build build/tsan -j "$jobs" --target test_bus
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+echo "== tests: TSan (bus concurrency)"
+(cd build/tsan && ctest --output-on-failure -j "$jobs" --timeout 300 -L bus)
+
+echo "== fuzz: envelope decoders (build/fuzz, clang + libFuzzer)"
+CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DNAUTILUS_FUZZ=ON -DNAUTILUS_SANITIZE=address,undefined -DNAUTILUS_TESTS=OFF -DNAUTILUS_APPS=OFF >/dev/null
+cmake --build build/fuzz -j "$jobs" --target fuzz_envelope
+mkdir -p build/fuzz/corpus
+cp -n fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
+build/fuzz/fuzz/fuzz_envelope -max_total_time="${NAUTILUS_FUZZ_SECONDS:-20}" -max_len=4096 \
+  -print_final_stats=0 build/fuzz/corpus 2>&1 | tail -n 3
+
+echo "== all tests passed"
