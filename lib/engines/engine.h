@@ -68,6 +68,11 @@ class Engine {
   void set_name(std::string name) { name_ = std::move(name); }
   // Called by the supervisor when it gives up or restarts.
   void mark_error(const std::string& reason);
+  // Control-plane requests routed to this engine by the daemon (the control API
+  // maps e.g. POST /api/v1/risk/check to command("check", body)). Engines know
+  // nothing of HTTP. Throws std::invalid_argument for a bad request and
+  // std::out_of_range for an unknown command.
+  virtual nlohmann::json command(std::string_view name, const nlohmann::json& args);
   // Observer for the host: (engine, from, to). Set before start().
   using TransitionObserver = std::function<void(Engine&, EngineState, EngineState)>;
   void set_transition_observer(TransitionObserver fn) { observer_ = std::move(fn); }
