@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -47,6 +48,12 @@ struct EngineHealth {
   nlohmann::json metrics = nlohmann::json::object();  // the engine's own
 };
 
+// Thrown for a transition the table forbids (e.g. start() on a RUNNING engine).
+class IllegalTransition : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 class Engine {
  public:
   virtual ~Engine();
@@ -76,6 +83,10 @@ class Engine {
   // Observer for the host: (engine, from, to). Set before start().
   using TransitionObserver = std::function<void(Engine&, EngineState, EngineState)>;
   void set_transition_observer(TransitionObserver fn) { observer_ = std::move(fn); }
+  // Observer for the supervisor: called (on the bus thread) after a handler threw
+  // and the failure was counted. Set before start().
+  using FailureObserver = std::function<void(Engine&, const std::string& what)>;
+  void set_failure_observer(FailureObserver fn) { failure_observer_ = std::move(fn); }
 
  protected:
   Engine() = default;
@@ -105,7 +116,10 @@ class Engine {
   std::atomic<EngineState> state_{EngineState::kStopped};
   std::optional<EngineContext> ctx_;
   std::vector<SubscriptionPtr> subs_;
+  void cancel_subscriptions();
+
   TransitionObserver observer_;
+  FailureObserver failure_observer_;
   std::atomic<std::uint64_t> messages_{0};
   std::atomic<std::uint64_t> errors_{0};
   std::atomic<std::int64_t> last_message_ns_{0};

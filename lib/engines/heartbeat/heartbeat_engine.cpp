@@ -1,0 +1,90 @@
+#include "engines/heartbeat/heartbeat_engine.h"
+
+#include <mutex>
+#include <stdexcept>
+
+#include "core/message.h"
+
+namespace nautilus {
+namespace {
+
+class HeartbeatEngine final : public Engine {
+ public:
+  std::string_view kind() const override { return "heartbeat"; }
+  std::string_view description() const override {
+    return "publishes system_health on system.heartbeat.<name> at a fixed interval";
+  }
+  std::vector<std::string> publishes() const override { return {"system.heartbeat." + name()}; }
+
+  nlohmann::json command(std::string_view cmd, const nlohmann::json& args) override {
+    if (cmd == "beat") {  // an extra beat now, e.g. to test a listener
+      (void)args;
+      beat();
+      return {{"sequence", sequence()}};
+    }
+    return Engine::command(cmd, args);
+  }
+
+ protected:
+  void on_start(EngineContext& ctx) override {
+    std::int64_t interval_ms = ctx.config.value("interval_ms", std::int64_t{1000});
+    if (interval_ms < 10 || interval_ms > 3'600'000) {
+      throw std::invalid_argument("interval_ms must be between 10 and 3600000");
+    }
+    interval_ns_ = interval_ms * 1'000'000;
+    clock_ = &ctx.clock;
+    // The timer may fire after stop (cancel does not wait); the token tells it.
+    token_ = std::make_shared<Token>();
+    token_->self = this;
+    schedule(token_);
+  }
+
+  void on_stop() override {
+    std::lock_guard lock(token_->mu);
+    token_->self = nullptr;
+    if (timer_) clock_->cancel(timer_);
+    timer_ = 0;
+  }
+
+  nlohmann::json metrics() const override {
+    return {{"beats", sequence()}, {"interval_ms", interval_ns_ / 1'000'000}};
+  }
+
+ private:
+  struct Token {
+    std::mutex mu;
+    HeartbeatEngine* self = nullptr;
+  };
+
+  void schedule(const std::shared_ptr<Token>& token) {
+    std::weak_ptr<Token> weak = token;
+    timer_ = clock_->schedule_after(interval_ns_, [weak] {
+      auto t = weak.lock();
+      if (!t) return;
+      std::lock_guard lock(t->mu);
+      if (!t->self) return;
+      t->self->beat();
+      t->self->schedule(t);
+    });
+  }
+
+  void beat() {
+    std::uint64_t seq = ++sequence_;
+    nlohmann::json payload = {{"engine", name()}, {"sequence", seq}, {"interval_ms", interval_ns_ / 1'000'000}};
+    publish(make_message("system.heartbeat." + name(), MessageType::kSystemHealth, payload.dump(),
+                         Priority::kLow));
+  }
+  std::uint64_t sequence() const { return sequence_.load(); }
+
+  Clock* clock_ = nullptr;
+  std::int64_t interval_ns_ = 0;
+  std::shared_ptr<Token> token_;
+  TimerId timer_ = 0;
+  std::atomic<std::uint64_t> sequence_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_heartbeat_engine() { return std::make_unique<HeartbeatEngine>(); }
+
+}  // namespace nautilus
