@@ -1,0 +1,26 @@
+// Where nautilusd keeps its state (the bearer token, the address it listens on)
+// and how the CLI finds them: `--state-dir` / NAUTILUS_STATE_DIR, else
+// /var/lib/nautilus for root, else $XDG_STATE_HOME/nautilus (~/.local/state).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace nautilus::control {
+
+inline constexpr const char* kTokenFile = "token";      // 0600, one line
+inline constexpr const char* kAddressFile = "address";  // the control URL, one line
+inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8001";
+
+std::string default_state_dir();
+// Creates the directory (0700) when missing. Throws std::runtime_error.
+void ensure_state_dir(const std::string& dir);
+// Reads the token, creating a fresh random one (0600, no window with looser
+// rights) on first start. Throws std::runtime_error.
+std::string load_or_create_token(const std::string& dir);
+// The first line of `dir/name`, or nullopt when the file does not exist.
+std::optional<std::string> read_state_file(const std::string& dir, const char* name);
+// Writes atomically (temp file + rename), 0600.
+void write_state_file(const std::string& dir, const char* name, const std::string& content);
+
+}  // namespace nautilus::control
