@@ -107,6 +107,11 @@ class Bus {
   virtual Clock& clock() const = 0;
 };
 
+// Inside a handler: the bus clock's reading taken just before the handler was
+// called, i.e. the delivery time its latency histograms recorded; 0 outside a
+// handler or on a backend that does not set it. Saves handlers a clock read.
+std::int64_t current_delivery_ns();
+
 // "inproc://" (or "" / "inproc") or "redis://[user:password@]host:port[/db]".
 // Throws std::invalid_argument for an unknown scheme or a malformed URL.
 std::unique_ptr<Bus> make_bus(std::string_view url, BusOptions options = {});

@@ -34,6 +34,8 @@ struct Counter {
 
 constexpr std::int64_t kSpinBeforeParkNs = 50'000;
 
+thread_local std::int64_t t_delivery_ns = 0;
+
 // One subscriber: its lanes, its handler, its counters, and (kThread) its thread.
 class SubState {
  public:
@@ -85,12 +87,14 @@ class SubState {
         if (blocked_publishers_.load(std::memory_order_seq_cst) > 0) room_cv_.notify_all();
         in_handler_.store(true, std::memory_order_relaxed);
         auto now = clock_.now_ns();
-        latency_[i].record_signed(now - msg->timestamp_ns);
+        t_delivery_ns = now;
+        latency_[i].record_single_writer(now > msg->timestamp_ns ? static_cast<std::uint64_t>(now - msg->timestamp_ns) : 0);
         try {
           handler_(msg);
         } catch (...) {
           handler_errors_.add();
         }
+        t_delivery_ns = 0;
         delivered_.add();
         in_handler_.store(false, std::memory_order_release);
         return true;
@@ -256,18 +260,18 @@ class BusCore {
       rejected_.fetch_add(1, std::memory_order_relaxed);
       return Status(StatusCode::kClosed, "bus '" + options_.name + "' is closed");
     }
-    if (auto s = validate_topic(msg->topic); !s) {
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      return s;
-    }
     if (msg->timestamp_ns == 0 || msg->id.empty()) {
       std::int64_t now = clock_.now_ns();
       if (msg->timestamp_ns == 0) msg->timestamp_ns = now;
       if (msg->id.empty()) msg->id = ids_.next_at(now);
     }
+    const SubList* subs = match(msg->topic);
+    if (!subs) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return validate_topic(msg->topic);
+    }
     MessagePtr shared = std::move(msg);
-    const SubList& subs = match(shared->topic);
-    for (const auto& sub : subs) sub->push(shared);
+    for (const auto& sub : *subs) sub->push(shared);
     published_.fetch_add(1, std::memory_order_relaxed);
     return Status::ok();
   }
@@ -358,7 +362,9 @@ class BusCore {
   Clock& clock() const { return clock_; }
 
  private:
-  const SubList& match(const std::string& topic) {
+  // The subscribers for `topic`, or nullptr if the topic is invalid. Only a
+  // topic not yet in this thread's cache is validated and matched.
+  const SubList* match(const std::string& topic) {
     thread_local std::array<TopicCache, 4> caches;
     thread_local std::size_t next_victim = 0;
     TopicCache* cache = nullptr;
@@ -379,7 +385,8 @@ class BusCore {
       cache->topics.clear();
       cache->generation = gen;
     }
-    if (auto it = cache->topics.find(std::string_view(topic)); it != cache->topics.end()) return it->second;
+    if (auto it = cache->topics.find(std::string_view(topic)); it != cache->topics.end()) return &it->second;
+    if (!validate_topic(topic)) return nullptr;
     if (cache->topics.size() >= TopicCache::kMaxTopics) cache->topics.clear();
     SubList matched;
     {
@@ -388,7 +395,7 @@ class BusCore {
         if (s->matches(topic)) matched.push_back(s);
       }
     }
-    return cache->topics.emplace(topic, std::move(matched)).first->second;
+    return &cache->topics.emplace(topic, std::move(matched)).first->second;
   }
 
   BusOptions options_;
@@ -447,6 +454,8 @@ class InprocBus final : public Bus {
 };
 
 }  // namespace
+
+std::int64_t current_delivery_ns() { return t_delivery_ns; }
 
 std::unique_ptr<Bus> make_inproc_bus(BusOptions options) {
   return std::make_unique<InprocBus>(std::move(options));

@@ -92,6 +92,16 @@ void LatencyHistogram::record(std::uint64_t value) {
   }
 }
 
+void LatencyHistogram::record_single_writer(std::uint64_t value) {
+  auto bump = [](std::atomic<std::uint64_t>& a, std::uint64_t by) {
+    a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  };
+  bump(buckets_[bucket_of(value)], 1);
+  bump(sum_, value);
+  if (value > max_.load(std::memory_order_relaxed)) max_.store(value, std::memory_order_relaxed);
+  if (value < min_.load(std::memory_order_relaxed)) min_.store(value, std::memory_order_relaxed);
+}
+
 HistogramSnapshot LatencyHistogram::snapshot() const {
   HistogramSnapshot s;
   for (std::size_t i = 0; i < kBucketCount; ++i) {
