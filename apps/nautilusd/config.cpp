@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "control/socket_io.h"
+
+namespace nautilus::daemon {
+namespace {
+
+std::string join(const std::vector<std::string>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += (out.empty() ? "" : "\n") + e;
+  return out;
+}
+
+nlohmann::json to_json(const toml::node& n) {
+  if (auto t = n.as_table()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : *t) j[std::string(k.str())] = to_json(v);
+    return j;
+  }
+  if (auto a = n.as_array()) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& v : *a) j.push_back(to_json(v));
+    return j;
+  }
+  if (auto s = n.as_string()) return s->get();
+  if (auto i = n.as_integer()) return i->get();
+  if (auto f = n.as_floating_point()) return f->get();
+  if (auto b = n.as_boolean()) return b->get();
+  std::ostringstream o;  // dates and times as text
+  if (auto d = n.as_date()) o << *d;
+  else if (auto t = n.as_time()) o << *t;
+  else if (auto dt = n.as_date_time()) o << *dt;
+  return o.str();
+}
+
+// Collects errors as "file:line: section.key: problem".
+class Checker {
+ public:
+  explicit Checker(std::string file) : file_(std::move(file)) {}
+  void error(const toml::node* n, const std::string& where, const std::string& what) {
+    std::string loc = file_;
+    if (n && n->source().begin) loc += ":" + std::to_string(n->source().begin.line);
+    errors_.push_back(loc + ": " + where + ": " + what);
+  }
+  void unknown_keys(const toml::table& t, const std::string& section, const std::set<std::string>& known) {
+    for (const auto& [k, v] : t) {
+      if (!known.count(std::string(k.str()))) {
+        std::string allowed;
+        for (const auto& a : known) allowed += (allowed.empty() ? "" : ", ") + a;
+        error(&v, section + "." + std::string(k.str()), "unknown key (known: " + allowed + ")");
+      }
+    }
+  }
+  template <class T>
+  void get(const toml::table& t, const std::string& section, const char* key, T& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = n->value<std::string>()) out = *v;
+      else error(n, section + "." + key, "must be a string");
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = n->value<bool>()) out = *v;
+      else error(n, section + "." + key, "must be true or false");
+    } else {
+      auto v = n->as_integer();
+      if (!v) error(n, section + "." + key, "must be an integer");
+      else if (v->get() < 0) error(n, section + "." + key, "must not be negative");
+      else out = static_cast<T>(v->get());
+    }
+  }
+  const toml::node* node(const toml::table& t, const char* key) { return t.get(key); }
+  std::vector<std::string>& errors() { return errors_; }
+
+ private:
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+void check_bus_url(Checker& c, const toml::node* n, const std::string& where, const std::string& url) {
+  if (url.empty() || url == "inproc" || url.starts_with("inproc://") || url.starts_with("redis://")) return;
+  c.error(n, where, "unknown bus URL '" + url + "' (expected inproc:// or redis://host:port)");
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> errors) : std::runtime_error(join(errors)), errors_(std::move(errors)) {}
+
+std::string find_config_file(const std::string& explicit_path) {
+  if (!explicit_path.empty()) return explicit_path;
+  if (const char* e = std::getenv("NAUTILUS_CONFIG"); e && *e) return e;
+  std::vector<std::string> candidates;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) candidates.push_back(std::string(x) + "/nautilus/nautilusd.toml");
+  if (const char* h = std::getenv("HOME"); h && *h) candidates.push_back(std::string(h) + "/.config/nautilus/nautilusd.toml");
+  candidates.push_back("/etc/nautilus/nautilusd.toml");
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(c, ec)) return c;
+  }
+  return {};
+}
+
+DaemonConfig load_config(const std::string& path, const EngineRegistry& registry) {
+  DaemonConfig cfg;
+  if (path.empty()) {
+    EngineSpec hb;
+    hb.name = hb.kind = "heartbeat";
+    cfg.engines.push_back(hb);
+    return cfg;
+  }
+  cfg.source = path;
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::string line = e.source().begin ? ":" + std::to_string(e.source().begin.line) : "";
+    throw ConfigError({path + line + ": " + std::string(e.description())});
+  } catch (const std::exception& e) {
+    throw ConfigError({path + ": " + e.what()});
+  }
+  Checker c(path);
+  c.unknown_keys(root, "(top level)", {"daemon", "bus", "control", "supervisor", "engines"});
+  auto section = [&](const char* name) -> const toml::table* {
+    const toml::node* n = root.get(name);
+    if (!n) return nullptr;
+    if (!n->is_table()) {
+      c.error(n, name, "must be a table ([" + std::string(name) + "])");
+      return nullptr;
+    }
+    return n->as_table();
+  };
+  if (auto d = section("daemon")) {
+    c.unknown_keys(*d, "daemon", {"listen", "socket", "state_dir", "log_format", "log_level", "drain_timeout_ms"});
+    c.get(*d, "daemon", "listen", cfg.listen);
+    c.get(*d, "daemon", "socket", cfg.socket);
+    c.get(*d, "daemon", "state_dir", cfg.state_dir);
+    c.get(*d, "daemon", "log_format", cfg.log_format);
+    c.get(*d, "daemon", "log_level", cfg.log_level);
+    c.get(*d, "daemon", "drain_timeout_ms", cfg.drain_timeout_ms);
+    if (!cfg.listen.empty()) {
+      try {
+        auto ep = control::parse_endpoint(cfg.listen);
+        if (ep.is_unix) c.error(c.node(*d, "listen"), "daemon.listen", "must be HOST:PORT (use daemon.socket for a Unix socket)");
+      } catch (const std::invalid_argument& e) {
+        c.error(c.node(*d, "listen"), "daemon.listen", e.what());
+      }
+    }
+    if (cfg.log_format != "auto" && cfg.log_format != "text" && cfg.log_format != "json") {
+      c.error(c.node(*d, "log_format"), "daemon.log_format", "must be auto, text or json, not '" + cfg.log_format + "'");
+    }
+    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (!kLevels.count(cfg.log_level)) {
+      c.error(c.node(*d, "log_level"), "daemon.log_level", "must be one of trace, debug, info, warn, error, critical, off");
+    }
+  }
+  if (auto b = section("bus")) {
+    c.unknown_keys(*b, "bus", {"marketdata", "engine"});
+    c.get(*b, "bus", "marketdata", cfg.marketdata_bus);
+    c.get(*b, "bus", "engine", cfg.engine_bus);
+    check_bus_url(c, c.node(*b, "marketdata"), "bus.marketdata", cfg.marketdata_bus);
+    check_bus_url(c, c.node(*b, "engine"), "bus.engine", cfg.engine_bus);
+  }
+  if (auto k = section("control")) {
+    c.unknown_keys(*k, "control", {"max_connections", "max_body_bytes"});
+    c.get(*k, "control", "max_connections", cfg.max_connections);
+    c.get(*k, "control", "max_body_bytes", cfg.max_body_bytes);
+    if (cfg.max_connections == 0) c.error(c.node(*k, "max_connections"), "control.max_connections", "must be at least 1");
+  }
+  if (auto s = section("supervisor")) {
+    c.unknown_keys(*s, "supervisor", {"max_failures", "failure_window_ms", "max_restarts", "backoff_initial_ms",
+                                      "backoff_max_ms", "stable_after_ms"});
+    std::int64_t window = cfg.supervisor.failure_window_ns / 1'000'000, initial = cfg.supervisor.backoff_initial_ns / 1'000'000,
+                 max = cfg.supervisor.backoff_max_ns / 1'000'000, stable = cfg.supervisor.stable_after_ns / 1'000'000;
+    c.get(*s, "supervisor", "max_failures", cfg.supervisor.max_failures);
+    c.get(*s, "supervisor", "max_restarts", cfg.supervisor.max_restarts);
+    c.get(*s, "supervisor", "failure_window_ms", window);
+    c.get(*s, "supervisor", "backoff_initial_ms", initial);
+    c.get(*s, "supervisor", "backoff_max_ms", max);
+    c.get(*s, "supervisor", "stable_after_ms", stable);
+    cfg.supervisor.failure_window_ns = window * 1'000'000;
+    cfg.supervisor.backoff_initial_ns = initial * 1'000'000;
+    cfg.supervisor.backoff_max_ns = max * 1'000'000;
+    cfg.supervisor.stable_after_ns = stable * 1'000'000;
+    if (cfg.supervisor.max_failures < 1) c.error(c.node(*s, "max_failures"), "supervisor.max_failures", "must be at least 1");
+    if (initial < 1) c.error(c.node(*s, "backoff_initial_ms"), "supervisor.backoff_initial_ms", "must be at least 1");
+  }
+  if (auto e = section("engines")) {
+    for (const auto& [k, v] : *e) {
+      std::string name(k.str());
+      std::string where = "engines." + name;
+      if (!v.is_table()) {
+        c.error(&v, where, "must be a table ([engines." + name + "])");
+        continue;
+      }
+      const toml::table& t = *v.as_table();
+      EngineSpec spec;
+      spec.name = name;
+      spec.kind = name;
+      c.get(t, where, "kind", spec.kind);
+      c.get(t, where, "autostart", spec.autostart);
+      if (!registry.find(spec.kind)) {
+        std::string known;
+        for (const auto* kind : registry.list()) known += (known.empty() ? "" : ", ") + kind->name;
+        c.error(t.get("kind") ? t.get("kind") : &v, where + ".kind", "unknown engine kind '" + spec.kind + "' (known: " + known + ")");
+      }
+      spec.config = to_json(t);
+      spec.config.erase("kind");
+      spec.config.erase("autostart");
+      cfg.engines.push_back(std::move(spec));
+    }
+  }
+  if (!c.errors().empty()) throw ConfigError(std::move(c.errors()));
+  return cfg;
+}
+
+void apply_environment(DaemonConfig& cfg) {
+  auto env = [](const char* name, std::string& out) {
+    if (const char* v = std::getenv(name); v && *v) out = v;
+  };
+  env("NAUTILUS_STATE_DIR", cfg.state_dir);
+  env("NAUTILUS_LISTEN", cfg.listen);
+  env("NAUTILUS_SOCKET", cfg.socket);
+  env("NAUTILUS_LOG_FORMAT", cfg.log_format);
+  env("NAUTILUS_MARKETDATA_BUS", cfg.marketdata_bus);
+  env("NAUTILUS_ENGINE_BUS", cfg.engine_bus);
+}
+
+}  // namespace nautilus::daemon

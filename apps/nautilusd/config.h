@@ -1,0 +1,51 @@
+// nautilusd's configuration: the TOML file (nautilusd.conf(5)), then the
+// environment, then flags. Validation lists every problem at once (unknown keys
+// included) and nothing is applied from an invalid file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engines/engine_host.h"
+#include "engines/registry.h"
+
+namespace nautilus::daemon {
+
+struct DaemonConfig {
+  std::string source = "(built-in defaults)";  // the file it came from
+  std::string listen = "127.0.0.1:8001";       // "" disables TCP
+  std::string socket;                          // Unix socket path, "" for none
+  std::string state_dir;                       // "" = default_state_dir()
+  std::string log_format = "auto";             // auto | text | json
+  std::string log_level = "info";              // trace debug info warn error
+  std::int64_t drain_timeout_ms = 5000;
+  std::string marketdata_bus = "inproc://";
+  std::string engine_bus = "inproc://";
+  std::size_t max_connections = 64;
+  std::size_t max_body_bytes = 1 << 20;
+  SupervisorPolicy supervisor;
+  std::vector<EngineSpec> engines;  // in file order: the start order
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<std::string> errors);
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+// The file to use: `explicit_path` if given, else NAUTILUS_CONFIG, else the
+// first of $XDG_CONFIG_HOME/nautilus/nautilusd.toml, ~/.config/nautilus/...,
+// /etc/nautilus/nautilusd.toml that exists; "" when none does.
+std::string find_config_file(const std::string& explicit_path);
+// Parses and validates; throws ConfigError listing every problem. An empty
+// path gives the built-in defaults (which start the heartbeat engine).
+DaemonConfig load_config(const std::string& path, const EngineRegistry& registry);
+// NAUTILUS_STATE_DIR, NAUTILUS_LISTEN, NAUTILUS_SOCKET, NAUTILUS_LOG_FORMAT,
+// NAUTILUS_MARKETDATA_BUS, NAUTILUS_ENGINE_BUS.
+void apply_environment(DaemonConfig& cfg);
+
+}  // namespace nautilus::daemon

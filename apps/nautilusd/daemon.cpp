@@ -1,0 +1,281 @@
+#include "daemon.h"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config.h"
+#include "control/control_server.h"
+#include "control/daemon_api.h"
+#include "control/state_dir.h"
+#include "core/clock.h"
+
+namespace nautilus::daemon {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// JSON lines for journald/log shippers: one object per record, fields escaped.
+class JsonSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& m) override {
+    auto secs = std::chrono::duration<double>(m.time.time_since_epoch()).count();
+    nlohmann::json j = {{"ts", secs},
+                        {"level", std::string(spdlog::level::to_string_view(m.level).data(),
+                                              spdlog::level::to_string_view(m.level).size())},
+                        {"logger", std::string(m.logger_name.data(), m.logger_name.size())},
+                        {"msg", std::string(m.payload.data(), m.payload.size())}};
+    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& format) {
+  bool json = format == "json" || (format == "auto" && !::isatty(STDERR_FILENO));
+  spdlog::sink_ptr sink;
+  if (json) {
+    sink = std::make_shared<JsonSink>();
+  } else {
+    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    sink->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  }
+  auto logger = std::make_shared<spdlog::logger>("nautilusd", sink);
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+struct Flags {
+  std::string config;
+  std::string listen;
+  std::string socket;
+  std::string state_dir;
+  std::string log_format;
+  bool listen_set = false, socket_set = false;
+  bool check_config = false;
+};
+
+void apply_flags(DaemonConfig& cfg, const Flags& f) {
+  if (f.listen_set) cfg.listen = f.listen == "none" ? std::string() : f.listen;
+  if (f.socket_set) cfg.socket = f.socket;
+  if (!f.state_dir.empty()) cfg.state_dir = f.state_dir;
+  if (!f.log_format.empty()) cfg.log_format = f.log_format;
+}
+
+// Flags and environment can also be wrong: validated like the file.
+std::vector<std::string> validate_overrides(const DaemonConfig& cfg) {
+  std::vector<std::string> errors;
+  if (!cfg.listen.empty()) {
+    try {
+      if (control::parse_endpoint(cfg.listen).is_unix) errors.push_back("listen: must be HOST:PORT");
+    } catch (const std::invalid_argument& e) {
+      errors.push_back(std::string("listen: ") + e.what());
+    }
+  }
+  if (!cfg.socket.empty() && cfg.socket.front() != '/') errors.push_back("socket: must be an absolute path");
+  if (cfg.log_format != "auto" && cfg.log_format != "text" && cfg.log_format != "json") {
+    errors.push_back("log-format: must be auto, text or json");
+  }
+  if (cfg.listen.empty() && cfg.socket.empty()) errors.push_back("no listener: set --listen or --socket");
+  return errors;
+}
+
+void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+}  // namespace
+
+int run_daemon(int argc, char** argv, EngineRegistry& registry) {
+  CLI::App app{"nautilusd: hosts the nautilus buses, engines and control API"};
+  app.name("nautilusd");
+  app.set_version_flag("--version", std::string("nautilusd ") + kVersion);
+  Flags f;
+  app.add_option("--config", f.config, "Config file (TOML); default: NAUTILUS_CONFIG, XDG, /etc/nautilus/nautilusd.toml");
+  app.add_option("--listen", f.listen, "TCP listener HOST:PORT (port 0: a free port; 'none' disables)")
+      ->each([&](const std::string&) { f.listen_set = true; });
+  app.add_option("--socket", f.socket, "Unix socket path (created 0600)")
+      ->each([&](const std::string&) { f.socket_set = true; });
+  app.add_option("--state-dir", f.state_dir, "State directory (token, address); env NAUTILUS_STATE_DIR");
+  app.add_option("--log-format", f.log_format, "Log format")->check(CLI::IsMember({"auto", "text", "json"}));
+  app.add_flag("--check-config", f.check_config, "Validate the config, print the result and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "nautilusd: " << e.what() << "\nRun with --help for more information.\n";
+    return 2;
+  }
+
+  // 1. Config: file, then environment, then flags; every error at once.
+  DaemonConfig cfg;
+  std::string config_path = find_config_file(f.config);
+  try {
+    cfg = load_config(config_path, registry);
+    apply_environment(cfg);
+    apply_flags(cfg, f);
+    auto more = validate_overrides(cfg);
+    if (!more.empty()) throw ConfigError(more);
+  } catch (const ConfigError& e) {
+    std::cerr << "nautilusd: invalid configuration (" << e.errors().size() << " error"
+              << (e.errors().size() == 1 ? "" : "s") << "):\n";
+    for (const auto& line : e.errors()) std::cerr << "  " << line << "\n";
+    return 2;
+  }
+  if (cfg.state_dir.empty()) cfg.state_dir = control::default_state_dir();
+  if (f.check_config) {
+    std::cout << "nautilusd: configuration OK (" << cfg.source << "): " << cfg.engines.size() << " engine"
+              << (cfg.engines.size() == 1 ? "" : "s") << "\n";
+    return 0;
+  }
+
+  auto log = make_logger(cfg.log_format);
+  log->set_level(spdlog::level::from_str(cfg.log_level));
+
+  // Signals are taken synchronously by the main thread; block them before any
+  // thread starts so none of those threads receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::int64_t started_ns = wall_now_ns();
+  std::int64_t started_mono = monotonic_now_ns();
+  try {
+    control::ensure_state_dir(cfg.state_dir);
+    std::string token = control::load_or_create_token(cfg.state_dir);
+
+    Clock& clock = live_clock();
+    auto router = Router::from_urls(cfg.marketdata_bus, cfg.engine_bus, &clock);
+    EngineHost host(*router, clock, registry, cfg.supervisor);
+    host.set_log_sink([log](std::string_view level, const std::string& line) {
+      if (level == "error") log->error("{}", line);
+      else if (level == "warn") log->warn("{}", line);
+      else log->info("{}", line);
+    });
+    for (const auto& spec : cfg.engines) host.add(spec);
+
+    control::ServerOptions so;
+    so.token = token;
+    so.max_connections = cfg.max_connections;
+    so.max_body_bytes = cfg.max_body_bytes;
+    control::ControlServer server(so);
+    std::vector<control::Endpoint> bound;
+    if (!cfg.listen.empty()) bound.push_back(server.listen(control::parse_endpoint(cfg.listen)));
+    if (!cfg.socket.empty()) bound.push_back(server.listen(control::parse_endpoint("unix:" + cfg.socket)));
+
+    std::vector<std::string> urls;
+    for (const auto& ep : bound) urls.push_back(ep.is_unix ? ep.to_string() : "http://" + ep.to_string());
+    control::ApiContext api{*router, host, clock, nullptr, {}, false};
+    api.daemon_info = [&] {
+      return nlohmann::json{{"name", "nautilusd"},
+                            {"version", kVersion},
+                            {"pid", ::getpid()},
+                            {"started_ns", started_ns},
+                            {"uptime_s", static_cast<double>(monotonic_now_ns() - started_mono) / 1e9},
+                            {"listeners", urls},
+                            {"state_dir", cfg.state_dir},
+                            {"config", cfg.source},
+                            {"buses", {{"marketdata", cfg.marketdata_bus}, {"engine", cfg.engine_bus}}}};
+    };
+    control::install_api_routes(server, api);
+    server.start();
+
+    // The address file is what `NAUTILUS_STATE_DIR=DIR nautilus ...` reads.
+    control::write_state_file(cfg.state_dir, control::kAddressFile, urls.front());
+    for (const auto& u : urls) {
+      log->info("control API on {}", u);
+      std::cout << "nautilusd: listening on " << u << std::endl;
+    }
+
+    auto failed = host.start_all();
+    std::string status = std::to_string(cfg.engines.size() - failed.size()) + "/" +
+                         std::to_string(cfg.engines.size()) + " engines running";
+    log->info("nautilusd {} ready ({}; config {})", kVersion, status, cfg.source);
+    notify("READY=1\nSTATUS=" + status + "\nMAINPID=" + std::to_string(::getpid()));
+
+    std::uint64_t watchdog_usec = 0;
+    bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
+    timespec wait{1, 0};
+    if (watchdog) {
+      std::uint64_t half = watchdog_usec / 2;
+      wait = {static_cast<time_t>(half / 1'000'000), static_cast<long>((half % 1'000'000) * 1000)};
+    }
+    for (;;) {
+      int sig = sigtimedwait(&signals, nullptr, &wait);
+      if (sig == SIGTERM || sig == SIGINT) {
+        log->info("{} received: draining and stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+      }
+      if (sig == SIGHUP) {
+        notify("RELOADING=1");
+        try {
+          DaemonConfig next = load_config(find_config_file(f.config), registry);
+          apply_environment(next);
+          apply_flags(next, f);
+          log->set_level(spdlog::level::from_str(next.log_level));
+          // New engine sections are added and started; existing engines keep
+          // running (restart one to apply its new settings).
+          int added = 0;
+          for (const auto& spec : next.engines) {
+            bool known = false;
+            for (const auto& old : cfg.engines) known |= old.name == spec.name;
+            if (known) continue;
+            host.add(spec);
+            if (spec.autostart) host.start(spec.name);
+            cfg.engines.push_back(spec);
+            ++added;
+          }
+          if (next.listen != cfg.listen || next.socket != cfg.socket || next.marketdata_bus != cfg.marketdata_bus ||
+              next.engine_bus != cfg.engine_bus) {
+            log->warn("reload: listeners and bus URLs change only on restart");
+          }
+          log->info("reloaded {}: log level {}, {} engine(s) added", next.source, next.log_level, added);
+        } catch (const ConfigError& e) {
+          log->error("reload rejected, keeping the running configuration:");
+          for (const auto& line : e.errors()) log->error("  {}", line);
+        } catch (const std::exception& e) {
+          log->error("reload failed: {}", e.what());
+        }
+        notify("READY=1");
+      }
+      if (watchdog) notify("WATCHDOG=1");
+    }
+
+    // Shutdown: refuse new publishes, deliver what was accepted, stop engines
+    // in reverse start order, deliver what they emitted, end streams, close.
+    notify("STOPPING=1\nSTATUS=draining");
+    auto drain = std::chrono::milliseconds(cfg.drain_timeout_ms);
+    api.begin_drain();
+    if (!router->drain(drain)) log->warn("drain timed out with messages in flight");
+    host.stop_all();
+    if (!router->drain(drain)) log->warn("drain timed out after stopping engines");
+    server.stop(std::chrono::milliseconds(3000));
+    router->close();
+    ::unlink((cfg.state_dir + "/" + control::kAddressFile).c_str());
+    log->info("stopped");
+    log->flush();
+    return 0;
+  } catch (const std::exception& e) {
+    log->critical("{}", e.what());
+    std::cerr << "nautilusd: " << e.what() << "\n";
+    notify("STATUS=failed: " + std::string(e.what()));
+    return 1;
+  }
+}
+
+}  // namespace nautilus::daemon
