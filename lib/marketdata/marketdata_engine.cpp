@@ -1,0 +1,527 @@
+#include "marketdata/marketdata_engine.h"
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/message.h"
+#include "marketdata/sources/replay_source.h"
+#include "marketdata/sources/synthetic_source.h"
+
+namespace nautilus::md {
+namespace {
+
+constexpr std::int64_t kMs = 1'000'000;
+constexpr std::size_t kMaxSymbolsPerRequest = 1000;
+constexpr std::size_t kMaxStreamedSymbols = 10'000;
+const std::vector<std::string> kDefaultSymbols = {"AAPL", "MSFT", "SPY", "ES", "BTCUSD"};
+
+MessageType message_type_of(DataType t) {
+  switch (t) {
+    case DataType::kTick: return MessageType::kTick;
+    case DataType::kQuote: return MessageType::kQuote;
+    case DataType::kTrade: return MessageType::kTrade;
+    case DataType::kBar: return MessageType::kBar;
+    case DataType::kLevel2: return MessageType::kLevel2;
+    case DataType::kNews: return MessageType::kNews;
+    case DataType::kFundamental: return MessageType::kFundamental;
+    case DataType::kEconomic: return MessageType::kEconomic;
+  }
+  return MessageType::kMarketData;
+}
+
+// Control-plane arguments arrive as JSON values or, from GET query strings, as
+// text: accept an array or a comma-separated string.
+std::vector<std::string> string_list(const nlohmann::json& args, const char* plural, const char* singular) {
+  std::vector<std::string> out;
+  auto add_text = [&](const std::string& s) {
+    std::size_t start = 0;
+    while (start <= s.size()) {
+      std::size_t comma = s.find(',', start);
+      std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  };
+  for (const char* key : {plural, singular}) {
+    if (!args.contains(key)) continue;
+    const auto& v = args.at(key);
+    if (v.is_string()) {
+      add_text(v.get<std::string>());
+    } else if (v.is_array()) {
+      for (const auto& e : v) {
+        if (!e.is_string()) throw std::invalid_argument(std::string(plural) + ": expected strings");
+        add_text(e.get<std::string>());
+      }
+    } else if (!v.is_null()) {
+      throw std::invalid_argument(std::string(plural) + ": expected a string or an array of strings");
+    }
+  }
+  return out;
+}
+
+bool flag(const nlohmann::json& args, const char* key) {
+  if (!args.contains(key)) return false;
+  const auto& v = args.at(key);
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number_integer()) return v.get<long long>() != 0;
+  if (v.is_string()) {
+    auto s = v.get<std::string>();
+    if (s == "true" || s == "1" || s == "yes" || s.empty()) return true;
+    if (s == "false" || s == "0" || s == "no") return false;
+  }
+  throw std::invalid_argument(std::string(key) + ": expected a boolean");
+}
+
+std::string text(const nlohmann::json& args, const char* key) {
+  if (!args.contains(key) || args.at(key).is_null()) return {};
+  if (!args.at(key).is_string()) throw std::invalid_argument(std::string(key) + ": expected a string");
+  return args.at(key).get<std::string>();
+}
+
+std::vector<DataType> parse_types(const std::vector<std::string>& names, std::vector<DataType> fallback) {
+  if (names.empty()) return fallback;
+  std::vector<DataType> out;
+  for (const auto& n : names) {
+    auto t = parse_data_type(n);
+    if (!t) {
+      throw std::invalid_argument("unknown data type '" + n +
+                                  "' (tick, quote, trade, bar, level2, news, fundamental, economic)");
+    }
+    if (std::find(out.begin(), out.end(), *t) == out.end()) out.push_back(*t);
+  }
+  return out;
+}
+
+template <class T>
+T number(const nlohmann::json& j, const char* key, T fallback, const std::string& where) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j.at(key);
+  if (!v.is_number()) throw std::invalid_argument(where + "." + key + ": expected a number");
+  return v.get<T>();
+}
+
+RateLimit rate_limit_of(const nlohmann::json& s, const std::string& where) {
+  RateLimit r;
+  r.per_second = number<double>(s, "rate_per_s", 0.0, where);
+  r.burst = number<double>(s, "burst", std::max(1.0, r.per_second), where);
+  if (r.per_second < 0 || r.burst < 1) throw std::invalid_argument(where + ": rate_per_s >= 0 and burst >= 1");
+  return r;
+}
+
+std::unique_ptr<Source> make_source(Clock& clock, const nlohmann::json& s, std::size_t index) {
+  std::string where = "sources[" + std::to_string(index) + "]";
+  if (!s.is_object()) throw std::invalid_argument(where + ": expected a table");
+  std::string kind = s.value("kind", std::string("synthetic"));
+  if (kind == "synthetic") {
+    SyntheticSourceConfig c;
+    c.name = s.value("name", std::string("synthetic"));
+    c.priority = number<int>(s, "priority", 1000, where);
+    c.rate_limit = rate_limit_of(s, where);
+    c.feed.seed = number<std::uint64_t>(s, "seed", 42, where);
+    c.feed.start_ns = clock.now_ns();
+    c.feed.start_price = number<double>(s, "start_price", 0.0, where);
+    c.feed.volatility = number<double>(s, "volatility", 0.30, where);
+    c.feed.drift = number<double>(s, "drift", 0.0, where);
+    c.feed.jumps_per_hour = number<double>(s, "jumps_per_hour", 0.5, where);
+    c.feed.jump_stddev = number<double>(s, "jump_stddev", 0.01, where);
+    c.feed.trades_per_second = number<double>(s, "trades_per_second", 5.0, where);
+    c.feed.step_ns = number<std::int64_t>(s, "step_ms", 100, where) * kMs;
+    if (c.feed.volatility < 0 || c.feed.trades_per_second < 0 || c.feed.step_ns <= 0) {
+      throw std::invalid_argument(where + ": volatility, trades_per_second >= 0 and step_ms > 0");
+    }
+    if (s.contains("crashes")) {
+      if (!s["crashes"].is_array()) throw std::invalid_argument(where + ".crashes: expected an array");
+      for (const auto& cj : s["crashes"]) {
+        CrashEpisode e;
+        e.symbol = cj.value("symbol", std::string());
+        e.start_ns = c.feed.start_ns + static_cast<std::int64_t>(number<double>(cj, "at_s", 60.0, where) * 1e9);
+        e.duration_ns = static_cast<std::int64_t>(number<double>(cj, "duration_s", 30.0, where) * 1e9);
+        e.plunge = number<double>(cj, "plunge_pct", 10.0, where) / 100.0;
+        e.volume_multiplier = number<double>(cj, "volume_x", 5.0, where);
+        if (e.duration_ns <= 0 || e.plunge <= -1 || e.plunge >= 1 || e.volume_multiplier <= 0) {
+          throw std::invalid_argument(where + ".crashes: duration_s > 0, plunge_pct in (-100, 100), volume_x > 0");
+        }
+        c.feed.crashes.push_back(e);
+      }
+    }
+    for (const auto& sym : string_list(s, "symbols", "symbol")) c.symbols.insert(sym);
+    return std::make_unique<SyntheticSource>(c);
+  }
+  if (kind == "replay") {
+    ReplayConfig c;
+    c.name = s.value("name", std::string("replay"));
+    c.priority = number<int>(s, "priority", 2000, where);
+    c.rate_limit = rate_limit_of(s, where);
+    c.speed = number<double>(s, "speed", 1.0, where);
+    if (!(c.speed > 0)) throw std::invalid_argument(where + ".speed: must be > 0");
+    std::string path = s.value("path", std::string());
+    if (path.empty()) throw std::invalid_argument(where + ".path: a replay source needs a CSV file");
+    ReplayTable table;
+    Status st = ReplayTable::load(path, table);
+    if (!st.is_ok()) throw std::invalid_argument(where + ": " + st.message());
+    return std::make_unique<ReplaySource>(c, std::move(table));
+  }
+  throw std::invalid_argument(where + ".kind: unknown source kind '" + kind + "' (synthetic, replay)");
+}
+
+class MarketDataEngine final : public Engine {
+ public:
+  std::string_view kind() const override { return "marketdata"; }
+  std::string_view description() const override {
+    return "market data hub: cache, sources, fallback; streams marketdata.real_time.<type>.<symbol>";
+  }
+  std::vector<std::string> subscribes_to() const override { return {"marketdata.request*", "marketdata.subscribe*"}; }
+  std::vector<std::string> publishes() const override {
+    return {"marketdata.real_time.<type>.<symbol>", "marketdata.reply.<requester>"};
+  }
+
+  nlohmann::json command(std::string_view cmd, const nlohmann::json& args) override {
+    if (cmd == "get") return cmd_get(args);
+    if (cmd == "sources") return cmd_sources();
+    if (cmd == "stats") return cmd_stats();
+    if (cmd == "subscribe" || cmd == "unsubscribe") {
+      auto symbols = string_list(args, "symbols", "symbol");
+      if (symbols.empty()) throw std::invalid_argument("symbols: at least one");
+      for (const auto& s : symbols) {
+        if (!valid_symbol(s)) throw std::invalid_argument("invalid symbol '" + s + "'");
+      }
+      cmd == "subscribe" ? stream_add(symbols) : stream_remove(symbols);
+      return {{"streaming", streamed_list()}};
+    }
+    return Engine::command(cmd, args);
+  }
+
+ protected:
+  void on_start(EngineContext& ctx) override {
+    const nlohmann::json& cfg = ctx.config.is_object() ? ctx.config : nlohmann::json::object();
+    auto hub = std::shared_ptr<Hub>(make_hub_from_config(ctx.clock, cfg));
+    std::int64_t interval_ms = number<std::int64_t>(cfg, "stream_interval_ms", 1000, "marketdata");
+    if (interval_ms < 10 || interval_ms > 3'600'000) {
+      throw std::invalid_argument("stream_interval_ms must be between 10 and 3600000");
+    }
+    auto types = parse_types(string_list(cfg, "stream_types", "stream_type"),
+                             {DataType::kQuote, DataType::kTrade, DataType::kBar});
+    std::vector<std::string> symbols =
+        cfg.contains("symbols") ? string_list(cfg, "symbols", "symbol") : kDefaultSymbols;
+    for (const auto& s : symbols) {
+      if (!valid_symbol(s)) throw std::invalid_argument("symbols: invalid symbol '" + s + "'");
+    }
+    // Trades are streamed in full (every trade since the last tick) from the
+    // first synthetic source, so trade consumers (VPIN) see the whole tape;
+    // other types are snapshots through the cache.
+    std::shared_ptr<SyntheticFeed> tape;
+    for (const auto& st : hub->sources()) {
+      if (st.kind == "synthetic") {
+        tape = static_cast<SyntheticSource*>(hub->find_source(st.name))->shared_feed();
+        tape_source_ = st.name;
+        break;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      hub_ = hub;
+      tape_ = tape;
+      stream_types_ = types;
+      interval_ns_ = interval_ms * kMs;
+      streamed_.clear();
+      last_published_.clear();
+      last_trade_ns_ = ctx.clock.now_ns();
+    }
+    stream_add(symbols);
+    clock_ = &ctx.clock;
+    subscribe(BusKind::kEngine, "marketdata.request*", [this](const Message& m) { on_request(m); });
+    subscribe(BusKind::kEngine, "marketdata.subscribe*", [this](const Message& m) { on_subscribe(m); });
+    token_ = std::make_shared<Token>();
+    token_->self = this;
+    schedule(token_);
+  }
+
+  void on_stop() override {
+    if (token_) {
+      std::lock_guard lock(token_->mu);
+      token_->self = nullptr;
+      if (timer_) clock_->cancel(timer_);
+      timer_ = 0;
+    }
+    std::lock_guard lock(mu_);
+    hub_.reset();
+    tape_.reset();
+  }
+
+  nlohmann::json metrics() const override {
+    auto hub = current_hub();
+    if (!hub) return nlohmann::json::object();
+    nlohmann::json j = to_json(hub->stats());
+    j["published"] = published_.load();
+    j["requests_answered"] = answered_.load();
+    j["streaming_symbols"] = streamed_list().size();
+    return j;
+  }
+
+ private:
+  struct Token {
+    std::mutex mu;
+    MarketDataEngine* self = nullptr;
+  };
+
+  std::shared_ptr<Hub> current_hub() const {
+    std::lock_guard lock(mu_);
+    return hub_;
+  }
+  std::shared_ptr<Hub> running_hub() const {
+    auto hub = current_hub();
+    if (!hub) throw std::runtime_error("the marketdata engine is not running");
+    return hub;
+  }
+
+  std::vector<std::string> streamed_list() const {
+    std::lock_guard lock(mu_);
+    return {streamed_.begin(), streamed_.end()};
+  }
+  void stream_add(const std::vector<std::string>& symbols) {
+    std::lock_guard lock(mu_);
+    for (const auto& s : symbols) {
+      if (streamed_.size() >= kMaxStreamedSymbols) break;
+      streamed_.insert(s);
+    }
+  }
+  void stream_remove(const std::vector<std::string>& symbols) {
+    std::lock_guard lock(mu_);
+    for (const auto& s : symbols) streamed_.erase(s);
+  }
+
+  void schedule(const std::shared_ptr<Token>& token) {
+    std::weak_ptr<Token> weak = token;
+    timer_ = clock_->schedule_after(interval_ns_, [weak] {
+      auto t = weak.lock();
+      if (!t) return;
+      std::lock_guard lock(t->mu);
+      if (!t->self) return;
+      t->self->stream_tick();
+      t->self->schedule(t);
+    });
+  }
+
+  void publish_data(const std::string& symbol, DataType type, const std::string& source, const std::string& payload) {
+    // {"symbol":..,"type":..,"source":..,<the data's own fields>}
+    std::string body = "{\"symbol\":";
+    append_json(body, symbol);
+    body += ",\"type\":\"";
+    body += to_string(type);
+    body += "\",\"source\":";
+    append_json(body, source);
+    if (payload.size() > 2) {
+      body += ',';
+      body.append(payload, 1, std::string::npos);
+    } else {
+      body += '}';
+    }
+    std::string topic = "marketdata.real_time.";
+    topic += to_string(type);
+    topic += '.';
+    topic += symbol;
+    if (publish(make_message(std::move(topic), message_type_of(type), std::move(body)))) ++published_;
+  }
+
+  static void append_json(std::string& out, const std::string& s) { out += nlohmann::json(s).dump(); }
+
+  void stream_tick() {
+    std::shared_ptr<Hub> hub;
+    std::shared_ptr<SyntheticFeed> tape;
+    std::vector<std::string> symbols;
+    std::vector<DataType> types;
+    std::int64_t from = 0;
+    const std::int64_t now = clock_->now_ns();
+    {
+      std::lock_guard lock(mu_);
+      hub = hub_;
+      tape = tape_;
+      symbols.assign(streamed_.begin(), streamed_.end());
+      types = stream_types_;
+      from = last_trade_ns_;
+      last_trade_ns_ = now;
+    }
+    if (!hub) return;
+    GetOptions opt;
+    opt.client = "stream";
+    for (DataType type : types) {
+      for (const auto& symbol : symbols) {
+        if (type == DataType::kTrade && tape) {
+          for (const auto& t : tape->trades_between(symbol, from, now)) {
+            publish_data(symbol, type, tape_source_, trade_json(t));
+          }
+          continue;
+        }
+        GetResult r = hub->get(symbol, type, opt);
+        if (!r.ok()) continue;
+        // Publish only what changed: a cached answer is the same data again.
+        Key key{symbol, type};
+        {
+          std::lock_guard lock(mu_);
+          auto& last = last_published_[key];
+          if (last == r.data) continue;
+          last = r.data;
+        }
+        publish_data(symbol, type, r.data->source, r.data->payload);
+      }
+    }
+    bool all_down = true;
+    auto sources = hub->sources();
+    for (const auto& s : sources) all_down = all_down && s.health == "down";
+    if (!sources.empty() && all_down != degraded_) {
+      degraded_ = all_down;
+      set_degraded(all_down, all_down ? "every market data source is down" : "");
+    }
+  }
+
+  nlohmann::json answer(const nlohmann::json& args, std::string_view client) {
+    auto hub = running_hub();
+    auto symbols = string_list(args, "symbols", "symbol");
+    if (symbols.empty()) throw std::invalid_argument("symbols: at least one symbol");
+    if (symbols.size() > kMaxSymbolsPerRequest) throw std::invalid_argument("symbols: at most 1000 per request");
+    auto types = parse_types(string_list(args, "types", "type"), {DataType::kQuote});
+    std::string source = text(args, "source");
+    GetOptions opt;
+    opt.client = client;
+    opt.source = source;
+    opt.fresh = flag(args, "fresh");
+    nlohmann::json results = nlohmann::json::array();
+    for (const auto& symbol : symbols) {
+      for (DataType t : types) results.push_back(to_json(hub->get(symbol, t, opt), symbol, t));
+    }
+    return {{"results", results}};
+  }
+
+  nlohmann::json cmd_get(const nlohmann::json& args) {
+    std::string client = text(args, "client");
+    return answer(args, client.empty() ? "control" : client);
+  }
+
+  nlohmann::json cmd_sources() {
+    auto hub = running_hub();
+    std::int64_t now = hub->clock().now_ns();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : hub->sources()) list.push_back(to_json(s, now));
+    nlohmann::json chains = nlohmann::json::object();
+    for (auto t : all_data_types()) chains[std::string(to_string(t))] = hub->chain(t);
+    return {{"sources", list}, {"chains", chains}};
+  }
+
+  nlohmann::json cmd_stats() {
+    auto hub = running_hub();
+    nlohmann::json j = to_json(hub->stats());
+    j["published"] = published_.load();
+    j["requests_answered"] = answered_.load();
+    j["streaming"] = streamed_list();
+    return j;
+  }
+
+  void on_request(const Message& m) {
+    nlohmann::json reply;
+    auto args = nlohmann::json::parse(m.payload, nullptr, /*allow_exceptions=*/false);
+    std::string reply_to;
+    if (args.is_object() && args.contains("reply_to") && args["reply_to"].is_string()) {
+      reply_to = args["reply_to"].get<std::string>();
+    }
+    if (reply_to.empty()) reply_to = "marketdata.reply." + (m.source.empty() ? std::string("anonymous") : m.source);
+    try {
+      if (!args.is_object()) throw std::invalid_argument("the request payload must be a JSON object");
+      reply = answer(args, m.source);
+    } catch (const std::exception& e) {
+      reply = {{"error", "bad_request"}, {"message", e.what()}};
+    }
+    auto msg = make_message(reply_to, MessageType::kMarketData, reply.dump(), m.priority, name());
+    msg->correlation_id = m.correlation_id.empty() ? m.id.to_string() : m.correlation_id;
+    msg->origin_ns = m.origin_ns != 0 ? m.origin_ns : m.timestamp_ns;
+    // Replies go to the requester on the engine bus, whatever their type says.
+    if (router().publish(BusKind::kEngine, std::move(msg)).is_ok()) ++answered_;
+  }
+
+  void on_subscribe(const Message& m) {
+    auto args = nlohmann::json::parse(m.payload, nullptr, false);
+    if (!args.is_object()) return;
+    std::vector<std::string> symbols;
+    try {
+      symbols = string_list(args, "symbols", "symbol");
+    } catch (const std::exception&) {
+      return;  // counted nowhere else; a bad subscribe changes nothing
+    }
+    std::vector<std::string> ok;
+    for (auto& s : symbols) {
+      if (valid_symbol(s)) ok.push_back(std::move(s));
+    }
+    if (args.value("unsubscribe", false)) {
+      stream_remove(ok);
+    } else {
+      stream_add(ok);
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::shared_ptr<Hub> hub_;
+  std::shared_ptr<SyntheticFeed> tape_;
+  std::string tape_source_;
+  std::set<std::string> streamed_;
+  std::vector<DataType> stream_types_;
+  std::unordered_map<Key, DataPtr, KeyHash, KeyEq> last_published_;
+  std::int64_t last_trade_ns_ = 0;
+  std::int64_t interval_ns_ = 0;
+  bool degraded_ = false;
+
+  Clock* clock_ = nullptr;
+  std::shared_ptr<Token> token_;
+  TimerId timer_ = 0;
+  std::atomic<std::uint64_t> published_{0}, answered_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<Hub> make_hub_from_config(Clock& clock, const nlohmann::json& config) {
+  const nlohmann::json& cfg = config.is_object() ? config : nlohmann::json::object();
+  HubConfig hc;
+  if (cfg.contains("cache")) {
+    const auto& c = cfg["cache"];
+    if (!c.is_object()) throw std::invalid_argument("cache: expected a table");
+    hc.cache.capacity = number<std::size_t>(c, "capacity", hc.cache.capacity, "cache");
+    if (hc.cache.capacity < 1) throw std::invalid_argument("cache.capacity: at least 1");
+    if (c.contains("ttl_ms")) {
+      if (!c["ttl_ms"].is_object()) throw std::invalid_argument("cache.ttl_ms: expected a table of type = ms");
+      for (const auto& [k, v] : c["ttl_ms"].items()) {
+        auto t = parse_data_type(k);
+        if (!t) throw std::invalid_argument("cache.ttl_ms." + k + ": unknown data type");
+        if (!v.is_number() || v.get<double>() < 0) throw std::invalid_argument("cache.ttl_ms." + k + ": expected ms >= 0");
+        hc.cache.set_ttl(*t, static_cast<std::int64_t>(v.get<double>() * 1e6));
+      }
+    }
+    hc.stale_while_revalidate = c.value("stale_while_revalidate", false);
+  }
+  hc.prefetch = cfg.value("prefetch", true);
+  if (cfg.contains("breaker")) {
+    const auto& b = cfg["breaker"];
+    hc.breaker.failure_threshold = number<int>(b, "failures", hc.breaker.failure_threshold, "breaker");
+    hc.breaker.cooldown_ns = number<std::int64_t>(b, "cooldown_ms", hc.breaker.cooldown_ns / kMs, "breaker") * kMs;
+  }
+  auto hub = std::make_unique<Hub>(clock, hc);
+  if (cfg.contains("sources")) {
+    if (!cfg["sources"].is_array()) throw std::invalid_argument("sources: expected an array of tables");
+    std::size_t i = 0;
+    for (const auto& s : cfg["sources"]) hub->add_source(make_source(clock, s, i++));
+  }
+  if (hub->sources().empty()) hub->add_source(make_source(clock, nlohmann::json::object(), 0));
+  return hub;
+}
+
+std::unique_ptr<Engine> make_marketdata_engine() { return std::make_unique<MarketDataEngine>(); }
+
+void register_marketdata_engine(EngineRegistry& registry) {
+  registry.add({"marketdata",
+                "market data hub: cache, sources, fallback; streams marketdata.real_time.<type>.<symbol>",
+                make_marketdata_engine});
+}
+
+}  // namespace nautilus::md
