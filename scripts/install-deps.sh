@@ -9,7 +9,7 @@ packages=(
   libhiredis-dev libtomlplusplus-dev libsystemd-dev libcurl4-openssl-dev
   libboost-dev libconcurrentqueue-dev
   redis-server redis-tools
-  man-db groff-base bash-completion
+  man-db groff-base bash-completion jq linux-perf
 )
 
 missing=()

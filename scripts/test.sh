@@ -18,7 +18,7 @@ cmake --build build/asan -j "$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== tests: ASan+UBSan"
-(cd build/asan && ctest --output-on-failure -j "$jobs" --timeout 300)
+(cd build/asan && ctest --output-on-failure -j "$jobs" --timeout 300) | tee build/asan/ctest.log
 
 echo "== build: TSan, bus layer (build/tsan)"
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -27,7 +27,7 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build build/tsan -j "$jobs" --target test_bus
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 echo "== tests: TSan (bus concurrency)"
-(cd build/tsan && ctest --output-on-failure -j "$jobs" --timeout 300 -L bus)
+(cd build/tsan && ctest --output-on-failure -j "$jobs" --timeout 300 -L bus) | tee build/tsan/ctest.log
 
 echo "== fuzz: envelope decoders (build/fuzz, clang + libFuzzer)"
 CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -36,6 +36,11 @@ cmake --build build/fuzz -j "$jobs" --target fuzz_envelope
 mkdir -p build/fuzz/corpus
 cp -n fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
 build/fuzz/fuzz/fuzz_envelope -max_total_time="${NAUTILUS_FUZZ_SECONDS:-20}" -max_len=4096 \
-  -print_final_stats=0 build/fuzz/corpus 2>&1 | tail -n 3
+  -print_final_stats=0 build/fuzz/corpus > build/fuzz/fuzz.log 2>&1 || { tail -n 40 build/fuzz/fuzz.log; exit 1; }
+grep -a '^Done' build/fuzz/fuzz.log
 
-echo "== all tests passed"
+# One closing line over both CTest runs (CTest already exited non-zero on any failure).
+total() { sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$1"; }
+read -r f1 n1 < <(total build/asan/ctest.log)
+read -r f2 n2 < <(total build/tsan/ctest.log)
+echo "tests: $((n1 + n2 - f1 - f2)) passed, $((f1 + f2)) failed"
