@@ -3,6 +3,7 @@
 
 #include "bus/bus.h"
 #include "bus/inproc_bus.h"
+#include "bus/redis_bus.h"
 
 namespace nautilus {
 
@@ -10,6 +11,7 @@ std::unique_ptr<Bus> make_bus(std::string_view url, BusOptions options) {
   if (url.empty() || url == "inproc" || url == "inproc://" || url.starts_with("inproc://")) {
     return make_inproc_bus(std::move(options));
   }
+  if (url.starts_with("redis://")) return make_redis_bus(url, std::move(options));
   throw std::invalid_argument("unknown bus URL '" + std::string(url) +
                               "' (expected inproc:// or redis://host:port)");
 }
