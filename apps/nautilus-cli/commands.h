@@ -9,5 +9,9 @@
 namespace nautilus::cli {
 
 void add_bench_commands(CLI::App& app, GlobalOptions& global);
+void add_control_commands(CLI::App& app, GlobalOptions& global);  // status, engine
+void add_bus_commands(CLI::App& app, GlobalOptions& global);      // bus publish|subscribe
+void add_data_commands(CLI::App& app, GlobalOptions& global);     // data get|sources|stats
+void add_hub_bench_command(CLI::App& app, GlobalOptions& global); // bench hub (after add_bench_commands)
 
 }  // namespace nautilus::cli

@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-color", g.no_color, "No colours (also NO_COLOR)");
 
   add_bench_commands(app, g);
+  add_control_commands(app, g);
+  add_bus_commands(app, g);
+  add_data_commands(app, g);
+  add_hub_bench_command(app, g);
 
   try {
     app.parse(argc, argv);

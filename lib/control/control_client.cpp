@@ -40,7 +40,7 @@ class Exchange {
                               " (is it running? see --url / NAUTILUS_URL / NAUTILUS_STATE_DIR)");
     }
     if (!fd_) throw Timeout("timed out connecting to nautilusd at " + url);
-    parser_.body_limit(boost::none);
+    parser_.body_limit(std::uint64_t{1} << 62);  // streams are long; (boost::none trips a 1.74 bug)
     parser_.header_limit(64 * 1024);
   }
 
@@ -169,7 +169,8 @@ ControlResponse ControlClient::post(std::string_view path, const nlohmann::json&
 
 ControlClient::StreamEnd ControlClient::stream(std::string_view path,
                                                const std::function<bool(std::string_view line)>& on_line,
-                                               std::chrono::milliseconds deadline) {
+                                               std::chrono::milliseconds deadline,
+                                               const std::function<void()>& on_open) {
   std::string ep_text = endpoint_text(url_);
   Endpoint ep = parse_endpoint(ep_text);
   std::int64_t end = deadline_after(deadline);  // bounds connect, header and stream
@@ -183,6 +184,7 @@ ControlClient::StreamEnd ControlClient::stream(std::string_view path,
     auto res = p.release();
     check(to_response(res));
   }
+  if (on_open) on_open();
   bool stopped = false;
   auto drain_lines = [&] {
     std::string& body = p.get().body();

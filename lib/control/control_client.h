@@ -56,7 +56,8 @@ class ControlClient {
   // the server ends the stream. `deadline` (0 = none) bounds the whole stream.
   enum class StreamEnd { kStopped, kEnded, kDeadline };
   StreamEnd stream(std::string_view path, const std::function<bool(std::string_view line)>& on_line,
-                   std::chrono::milliseconds deadline = std::chrono::milliseconds(0));
+                   std::chrono::milliseconds deadline = std::chrono::milliseconds(0),
+                   const std::function<void()>& on_open = {});  // after a 2xx head: the stream is live
 
   const std::string& url() const { return url_; }
   // Throws the exception matching `r.status` (no-op for 2xx).

@@ -1,0 +1,118 @@
+// nautilus status; nautilus engine list | status [NAME] | start | stop | restart NAME
+#include <iostream>
+
+#include "commands.h"
+#include "control/control_client.h"
+#include "daemon_connection.h"
+#include "table.h"
+
+namespace nautilus::cli {
+namespace {
+
+std::string age_text(const nlohmann::json& e) {
+  std::int64_t ms = e.value("last_message_age_ms", std::int64_t{-1});
+  return ms < 0 ? "-" : format_duration_s(static_cast<double>(ms) / 1000.0);
+}
+
+void print_engines(const nlohmann::json& engines, bool color) {
+  Table t({"ENGINE", "KIND", "STATE", "MESSAGES", "ERRORS", "RESTARTS", "LAST MSG", "DESCRIPTION"});
+  for (const auto& e : engines) {
+    t.add_row({e.value("name", ""), e.value("kind", ""), e.value("state", ""),
+               format_count(e.value("messages", 0.0)), format_count(e.value("errors", 0.0)),
+               std::to_string(e.value("restart_attempts", 0)), age_text(e), e.value("description", "")});
+  }
+  t.print(std::cout, color);
+}
+
+void print_engine_detail(const nlohmann::json& e) {
+  auto line = [](const std::string& k, const std::string& v) { std::cout << k << ": " << v << "\n"; };
+  line("name", e.value("name", ""));
+  line("kind", e.value("kind", ""));
+  line("state", e.value("state", ""));
+  line("description", e.value("description", ""));
+  line("messages", std::to_string(e.value("messages", 0ull)));
+  line("errors", std::to_string(e.value("errors", 0ull)));
+  line("queue depth", std::to_string(e.value("queue_depth", 0ull)));
+  line("last message", age_text(e));
+  line("restart attempts", std::to_string(e.value("restart_attempts", 0)) + (e.value("parked", false) ? " (parked)" : ""));
+  if (!e.value("last_error", "").empty()) line("last error", e.value("last_error", ""));
+  if (e.contains("metrics") && !e["metrics"].empty()) line("metrics", e["metrics"].dump());
+}
+
+}  // namespace
+
+void add_control_commands(CLI::App& app, GlobalOptions& g) {
+  auto* status = app.add_subcommand("status", "Show the daemon, its engines and its buses");
+  status->callback([&g] {
+    with_daemon([&] {
+      auto r = connect_daemon(g).get("/api/v1/status");
+      if (g.json) {
+        std::cout << r.body.dump() << "\n";
+        return;
+      }
+      const auto& d = r.body["daemon"];
+      std::cout << "nautilusd " << d.value("version", "?") << "  pid " << d.value("pid", 0) << "  up "
+                << format_duration_s(d.value("uptime_s", 0.0)) << "  config " << d.value("config", "") << "\n";
+      for (const auto& l : d["listeners"]) std::cout << "listening on " << l.get<std::string>() << "\n";
+      std::cout << "\n";
+      print_engines(r.body["engines"], g.color());
+      std::cout << "\n";
+      Table t({"BUS", "BACKEND", "STATE", "PUBLISHED", "DELIVERED", "DROPPED", "REJECTED"});
+      for (const auto& b : r.body["buses"]) {
+        t.add_row({b.value("name", ""), b.value("backend", ""), b.value("state", ""),
+                   format_count(b.value("published", 0.0)), format_count(b.value("delivered", 0.0)),
+                   format_count(b.value("dropped", 0.0)), format_count(b.value("rejected", 0.0))});
+      }
+      t.print(std::cout, g.color());
+    });
+  });
+
+  auto* engine = app.add_subcommand("engine", "List, inspect, start, stop and restart engines");
+  engine->require_subcommand(1);
+
+  auto* list = engine->add_subcommand("list", "All engines: configured instances and available kinds");
+  list->callback([&g] {
+    with_daemon([&] {
+      auto r = connect_daemon(g).get("/api/v1/engines");
+      if (g.json) std::cout << r.body["engines"].dump() << "\n";
+      else print_engines(r.body["engines"], g.color());
+    });
+  });
+
+  auto name = std::make_shared<std::string>();
+  auto* st = engine->add_subcommand("status", "Health of one engine (or all): state, messages, errors, metrics");
+  st->add_option("NAME", *name, "Engine name");
+  st->callback([&g, name] {
+    with_daemon([&] {
+      auto client = connect_daemon(g);
+      if (name->empty()) {
+        auto r = client.get("/api/v1/engines");
+        if (g.json) std::cout << r.body["engines"].dump() << "\n";
+        else print_engines(r.body["engines"], g.color());
+        return;
+      }
+      auto r = client.get("/api/v1/engines/" + control::url_encode(*name));
+      if (g.json) std::cout << r.body.dump() << "\n";
+      else print_engine_detail(r.body);
+    });
+  });
+
+  for (const char* verb : {"start", "stop", "restart"}) {
+    auto target = std::make_shared<std::string>();
+    std::string help = std::string(verb) == "start"  ? "Start an engine (an instance or a registered kind)"
+                       : std::string(verb) == "stop" ? "Stop an engine"
+                                                     : "Stop and start an engine (resets its restart budget)";
+    auto* cmd = engine->add_subcommand(verb, help);
+    cmd->add_option("NAME", *target, "Engine name")->required();
+    std::string v = verb;
+    cmd->callback([&g, target, v] {
+      with_daemon([&] {
+        auto r = connect_daemon(g).post("/api/v1/engines/" + control::url_encode(*target) + "/" + v);
+        if (g.json) std::cout << r.body.dump() << "\n";
+        else std::cout << r.body.value("name", *target) << " " << r.body.value("state", "") << "\n";
+      });
+    });
+  }
+}
+
+}  // namespace nautilus::cli
