@@ -1,5 +1,7 @@
 #include "engines/heartbeat/heartbeat_engine.h"
 #include "engines/registry.h"
+#include "engines/risk/risk_engine.h"
+#include "engines/vpin/vpin_engine.h"
 
 namespace nautilus {
 
@@ -7,6 +9,10 @@ namespace nautilus {
 void register_builtin_engines(EngineRegistry& registry) {
   registry.add({"heartbeat", "publishes system_health on system.heartbeat.<name> at a fixed interval",
                 make_heartbeat_engine});
+  registry.add({"risk", "dynamic risk limits, breach alerts, trading state ACTIVE/REDUCING/HALTED, pre-trade checks",
+                make_risk_engine});
+  registry.add({"vpin", "VPIN flow toxicity per symbol (volume buckets, bulk volume classification); flash crash warnings",
+                make_vpin_engine});
 }
 
 }  // namespace nautilus

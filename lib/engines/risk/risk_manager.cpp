@@ -167,8 +167,14 @@ Status RiskManager::on_margin(double utilization, std::int64_t) {
   return Status::ok();
 }
 
-RiskEvents RiskManager::on_flash_crash_warning(const std::string& symbol, std::int64_t now_ns) {
+RiskEvents RiskManager::on_flash_crash_warning(const std::string& symbol, std::int64_t now_ns,
+                                               std::optional<double> vpin, std::optional<double> cdf) {
   RiskEvents ev;
+  if (vpin && on_vpin(symbol, *vpin, cdf, now_ns).is_ok()) {
+    // the warning's numbers are the freshest (it overtakes its own toxicity message)
+  } else if (cdf && std::isfinite(*cdf) && *cdf >= 0.0 && *cdf <= 1.0) {
+    vpin_[symbol].second = *cdf;
+  }
   vpin_latch_[symbol] = now_ns + config_.vpin_halt_ns;
   LimitAlert a;
   a.kind = LimitKind::kVpinToxicity;
@@ -385,7 +391,7 @@ RiskEvents RiskManager::update_state(std::int64_t now_ns) {
       const double limit = spec ? spec->limit : 1.0;
       calm = *v->second.second < limit * (1.0 - config_.hysteresis);
     }
-    if (now_ns >= it->second && calm) it = vpin_latch_.erase(it);
+    if (now_ns > it->second && calm) it = vpin_latch_.erase(it);
     else ++it;
   }
   std::string reason;

@@ -10,8 +10,9 @@
 //   (HALTED → REDUCING → ACTIVE), each step only after the lower state has been
 //   indicated continuously for `cooldown`. With the per-limit hysteresis this
 //   keeps a value hovering at a threshold from flapping the state.
-//   A flash crash warning latches HALTED for at least `vpin_halt` and until the
-//   symbol's VPIN CDF is back below its toxicity limit · (1 − hysteresis).
+//   A flash crash warning latches HALTED for longer than `vpin_halt` (so at
+//   least until the next evaluation even at 0) and until the symbol's VPIN CDF
+//   is back below its toxicity limit · (1 − hysteresis).
 //
 // Pre-trade check: an order that reduces exposure (opposite side, not larger
 // than the position) is approved in every state, subject only to the order
@@ -108,8 +109,10 @@ class RiskManager {
   Status on_position(const std::string& symbol, double quantity, std::optional<double> avg_price, std::int64_t now_ns);
   Status on_vpin(const std::string& symbol, double vpin, std::optional<double> cdf, std::int64_t now_ns);
   Status on_margin(double utilization, std::int64_t now_ns);
-  // Halts at once (returns the state change and the vpin_toxicity alert).
-  RiskEvents on_flash_crash_warning(const std::string& symbol, std::int64_t now_ns);
+  // Halts at once (returns the state change and the vpin_toxicity alert). The
+  // warning's own VPIN and CDF, when given, update the symbol's toxicity first.
+  RiskEvents on_flash_crash_warning(const std::string& symbol, std::int64_t now_ns,
+                                    std::optional<double> vpin = std::nullopt, std::optional<double> cdf = std::nullopt);
 
   // Control plane: a manual halt holds until resume(); resume() also clears
   // VPIN latches (the operator takes responsibility). Limits still apply.

@@ -126,8 +126,11 @@ Status VpinCalculator::add_trade(std::int64_t ts_ns, double price, double size, 
   if (bar_open_ && index > bar_index_) close_bar(out);
   if (!bar_open_) {
     bar_open_ = true;
-    bar_index_ = index;
+    // A trade of an already closed bar (out of order, or after flush) opens the
+    // next bar instead: a closed bar is never reopened.
+    bar_index_ = std::max(index, last_closed_index_ + 1);
     bar_volume_ = 0.0;
+    if (index < bar_index_) ++late_trades_;
   } else if (index < bar_index_) {
     ++late_trades_;  // joins the open bar; a closed bar is never reopened
   }
@@ -163,6 +166,7 @@ double VpinCalculator::buy_fraction(double dp) const {
 
 void VpinCalculator::close_bar(std::vector<VpinBucket>& out) {
   bar_open_ = false;
+  last_closed_index_ = bar_index_;
   ++bars_;
   double fraction = 0.5;  // the symbol's first bar has no ΔP
   std::optional<double> dp;

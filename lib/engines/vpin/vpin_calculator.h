@@ -31,12 +31,14 @@
 //     `cdf_window` VPIN values *before* τ; reported once |H| ≥ min_cdf_samples.
 //   - A warning fires when the CDF reaches `cdf_threshold` while armed; it
 //     re-arms when the CDF falls below `rearm_cdf` (hysteresis).
-//   - A trade older than the open bar (out of order) is added to the open bar
-//     and counted as late; a closed bar is never reopened.
+//   - A trade older than the open bar (out of order), or of a bar already
+//     closed by flush(), joins the open (or next) bar and is counted as late;
+//     a closed bar is never reopened.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,6 +128,7 @@ class VpinCalculator {
   // open bar
   bool bar_open_ = false;
   std::int64_t bar_index_ = 0;
+  std::int64_t last_closed_index_ = std::numeric_limits<std::int64_t>::min() + 1;
   double bar_volume_ = 0.0;
   double bar_close_ = 0.0;
   std::int64_t bar_last_ns_ = 0;

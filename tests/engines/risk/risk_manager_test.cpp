@@ -373,7 +373,9 @@ TEST_CASE("risk: a flash crash warning halts at once and holds until calm", "[ri
   REQUIRE(m2.on_vpin("AAPL", 0.3, 0.2, kT0 + kSec).is_ok());
   m2.evaluate(kT0 + 30 * kSec);
   CHECK(m2.state() == TradingState::kHalted);
-  m2.evaluate(kT0 + 60 * kSec);
+  m2.evaluate(kT0 + 60 * kSec);  // the halt lasts longer than vpin_halt
+  CHECK(m2.state() == TradingState::kHalted);
+  m2.evaluate(kT0 + 61 * kSec);
   CHECK(m2.state() == TradingState::kActive);
   // Calm and time: released.
   REQUIRE(m.on_vpin("AAPL", 0.3, 0.5, kT0 + 62 * kSec).is_ok());

@@ -1,0 +1,328 @@
+#include "engines/risk/risk_engine.h"
+
+#include <cmath>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "core/message.h"
+#include "engines/risk/risk_manager.h"
+
+namespace nautilus {
+namespace {
+
+using risk::Decision;
+using risk::OrderRequest;
+using risk::RiskConfig;
+using risk::RiskEvents;
+using risk::RiskManager;
+
+constexpr std::int64_t kTickNs = 1'000'000'000;  // periodic re-evaluation
+
+struct Topics {
+  std::vector<std::string> trades = {"marketdata.real_time.trade.*"};
+  std::vector<std::string> quotes = {"marketdata.real_time.quote.*"};
+  std::vector<std::string> vpin = {"vpin.*"};
+  std::vector<std::string> positions = {"strategy.position.*", "portfolio.position.*"};
+  std::vector<std::string> fills = {"portfolio.fill.*", "execution.fill.*"};
+  std::vector<std::string> margin = {"collateral.margin.*"};
+  std::vector<std::string> orders = {"order.*", "strategy.order.*"};
+};
+
+// The symbol: the payload's "symbol", else the topic's last segment.
+std::string symbol_of(const Message& m, const nlohmann::json& j) {
+  if (auto s = j.find("symbol"); s != j.end() && s->is_string()) return s->get<std::string>();
+  auto dot = m.topic.rfind('.');
+  return dot == std::string::npos ? std::string() : m.topic.substr(dot + 1);
+}
+
+std::optional<double> number(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  double v = it->get<double>();
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+
+struct Cause {
+  std::int64_t origin_ns = 0;
+  std::string correlation_id;
+  static Cause of(const Message& m) {
+    return {m.origin_ns != 0 ? m.origin_ns : m.timestamp_ns,
+            !m.correlation_id.empty() ? m.correlation_id : m.id.to_string()};
+  }
+};
+
+class RiskEngine final : public Engine {
+ public:
+  std::string_view kind() const override { return "risk"; }
+  std::string_view description() const override {
+    return "dynamic risk limits, breach alerts, trading state ACTIVE/REDUCING/HALTED, pre-trade checks";
+  }
+  std::vector<std::string> subscribes_to() const override {
+    std::vector<std::string> all;
+    for (const auto* v : {&topics_.trades, &topics_.quotes, &topics_.vpin, &topics_.positions, &topics_.fills,
+                          &topics_.margin, &topics_.orders}) {
+      all.insert(all.end(), v->begin(), v->end());
+    }
+    return all;
+  }
+  std::vector<std::string> publishes() const override { return {"risk.alert.*", "risk.state", "risk.decision.*"}; }
+
+  // Control plane: throws std::invalid_argument for a bad request.
+  nlohmann::json command(std::string_view cmd, const nlohmann::json& args) override {
+    if (cmd == "check") {
+      std::string error;
+      auto order = OrderRequest::from_json(args, &error);
+      if (!order) throw std::invalid_argument("bad order: " + error);
+      std::lock_guard lock(mu_);
+      require_manager();
+      return manager_->check(*order, clock().now_ns()).to_json();
+    }
+    if (cmd == "state") {
+      std::lock_guard lock(mu_);
+      require_manager();
+      return manager_->snapshot(clock().now_ns());
+    }
+    if (cmd == "halt" || cmd == "resume") {
+      RiskEvents ev;
+      std::string reason = args.is_object() ? args.value("reason", std::string("operator")) : std::string("operator");
+      {
+        std::lock_guard lock(mu_);
+        require_manager();
+        ev = cmd == "halt" ? manager_->halt(reason, clock().now_ns()) : manager_->resume(clock().now_ns());
+      }
+      publish_events(ev, {clock().now_ns(), {}});
+      std::lock_guard lock(mu_);
+      return {{"state", risk::to_string(manager_->state())}, {"reason", manager_->state_reason()}};
+    }
+    return Engine::command(cmd, args);
+  }
+
+ protected:
+  void on_start(EngineContext& ctx) override {
+    nlohmann::json cfg = ctx.config.is_object() ? ctx.config : nlohmann::json::object();
+    Topics topics;
+    if (auto t = cfg.find("topics"); t != cfg.end()) {
+      if (!t->is_object()) throw std::invalid_argument("risk: topics must be a table");
+      auto read = [&t](const char* key, std::vector<std::string>& out) {
+        auto it = t->find(key);
+        if (it == t->end()) return;
+        if (it->is_string()) out = {it->get<std::string>()};
+        else if (it->is_array()) out = it->get<std::vector<std::string>>();
+        else throw std::invalid_argument(std::string("risk: topics.") + key + " must be a pattern or a list");
+      };
+      read("trades", topics.trades);
+      read("quotes", topics.quotes);
+      read("vpin", topics.vpin);
+      read("positions", topics.positions);
+      read("fills", topics.fills);
+      read("margin", topics.margin);
+      read("orders", topics.orders);
+      cfg.erase("topics");
+    }
+    auto config = RiskConfig::from_json(cfg);  // throws with every error listed
+    {
+      std::lock_guard lock(mu_);
+      manager_ = std::make_unique<RiskManager>(std::move(config));
+      topics_ = topics;
+      malformed_ = orders_ = denied_ = alerts_ = 0;
+    }
+    for (const auto& p : topics.trades) subscribe(BusKind::kMarketData, p, [this](const Message& m) { on_price(m, false); });
+    for (const auto& p : topics.quotes) subscribe(BusKind::kMarketData, p, [this](const Message& m) { on_price(m, true); });
+    for (const auto* list : {&topics.vpin, &topics.positions, &topics.fills, &topics.margin, &topics.orders}) {
+      for (const auto& p : *list) subscribe(BusKind::kEngine, p, [this](const Message& m) { on_engine_message(m); });
+    }
+    clock_ = &ctx.clock;
+    token_ = std::make_shared<Token>();
+    token_->self = this;
+    schedule(token_);
+  }
+
+  void on_stop() override {
+    if (!token_) return;
+    std::lock_guard lock(token_->mu);
+    token_->self = nullptr;
+    if (timer_) clock_->cancel(timer_);
+    timer_ = 0;
+  }
+
+  nlohmann::json metrics() const override {
+    std::lock_guard lock(mu_);
+    if (!manager_) return nlohmann::json::object();
+    nlohmann::json j = manager_->snapshot(clock_ ? clock_->now_ns() : 0);
+    j["counters"] = {{"malformed", malformed_}, {"orders", orders_}, {"denied", denied_}, {"alerts", alerts_}};
+    return j;
+  }
+
+ private:
+  struct Token {
+    std::mutex mu;
+    RiskEngine* self = nullptr;
+  };
+
+  void schedule(const std::shared_ptr<Token>& token) {
+    std::weak_ptr<Token> weak = token;
+    timer_ = clock_->schedule_after(kTickNs, [weak] {
+      auto t = weak.lock();
+      if (!t) return;
+      std::lock_guard lock(t->mu);
+      if (!t->self) return;
+      t->self->tick();
+      t->self->schedule(t);
+    });
+  }
+
+  void tick() {
+    RiskEvents ev;
+    const std::int64_t now = clock_->now_ns();
+    {
+      std::lock_guard lock(mu_);
+      ev = manager_->evaluate(now);
+    }
+    publish_events(ev, {now, {}});
+  }
+
+  void require_manager() const {
+    if (!manager_) throw std::logic_error("risk engine is not started");
+  }
+
+  // Data plane: malformed input is counted and skipped.
+  void on_price(const Message& m, bool quote) {
+    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    std::optional<double> price;
+    if (j.is_object()) {
+      if (quote) {
+        auto bid = number(j, "bid"), ask = number(j, "ask");
+        if (bid && ask && *bid > 0 && *ask > 0) price = (*bid + *ask) / 2.0;
+      } else {
+        price = number(j, "price");
+      }
+    }
+    RiskEvents ev;
+    {
+      std::lock_guard lock(mu_);
+      const std::int64_t now = clock_->now_ns();
+      if (!price || !manager_->on_price(j.is_object() ? symbol_of(m, j) : std::string(), *price, now).is_ok()) {
+        ++malformed_;
+        return;
+      }
+      ev = manager_->evaluate(now);
+    }
+    publish_events(ev, Cause::of(m));
+  }
+
+  void on_engine_message(const Message& m) {
+    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    if (!j.is_object()) {
+      std::lock_guard lock(mu_);
+      ++malformed_;
+      return;
+    }
+    const std::string symbol = symbol_of(m, j);
+    RiskEvents ev;
+    std::optional<Decision> decision;
+    {
+      std::lock_guard lock(mu_);
+      const std::int64_t now = clock_->now_ns();
+      Status st = Status::ok();
+      switch (m.type) {
+        case MessageType::kFlashCrashWarning:
+          ev = manager_->on_flash_crash_warning(symbol, now, number(j, "vpin"), number(j, "cdf"));
+          break;
+        case MessageType::kVpinToxicity: {
+          auto vpin = number(j, "vpin");
+          if (!vpin) return;  // buckets before n are complete carry no VPIN yet
+          st = manager_->on_vpin(symbol, *vpin, number(j, "cdf"), now);
+          break;
+        }
+        case MessageType::kPositionUpdate: {
+          auto q = number(j, "quantity");
+          if (!q) q = number(j, "position");
+          st = q ? manager_->on_position(symbol, *q, number(j, "avg_price"), now)
+                 : Status(StatusCode::kInvalidArgument, "no quantity");
+          break;
+        }
+        case MessageType::kFill: {
+          std::string error;
+          auto o = OrderRequest::from_json(j, &error);  // same shape: symbol, side, quantity, price
+          st = (o && o->price) ? manager_->on_fill(o->symbol, o->quantity, *o->price, now)
+                               : Status(StatusCode::kInvalidArgument, "bad fill: " + error);
+          break;
+        }
+        case MessageType::kMarginStatus: {
+          auto u = number(j, "utilization");
+          if (!u) u = number(j, "margin_utilization");
+          st = u ? manager_->on_margin(*u, now) : Status(StatusCode::kInvalidArgument, "no utilization");
+          break;
+        }
+        case MessageType::kOrder: {
+          std::string error;
+          auto o = OrderRequest::from_json(j, &error);
+          if (!o) {
+            st = Status(StatusCode::kInvalidArgument, "bad order: " + error);
+            break;
+          }
+          if (o->id.empty()) o->id = m.id.to_string();
+          decision = manager_->submit(*o, now);
+          ++orders_;
+          if (!decision->approved) ++denied_;
+          break;
+        }
+        default:
+          return;  // another type on a matching topic: not ours
+      }
+      if (!st.is_ok()) {
+        ++malformed_;
+        return;
+      }
+      ev.append(manager_->evaluate(now));
+    }
+    const Cause cause = Cause::of(m);
+    if (decision) {
+      for (const auto& b : decision->breaches) {
+        publish_alert(b, cause);
+      }
+      auto msg = make_message("risk.decision." + decision->symbol, MessageType::kOrder, decision->to_json().dump(),
+                              Priority::kHigh);
+      msg->origin_ns = cause.origin_ns;
+      msg->correlation_id = m.id.to_string();  // answers this order
+      publish(std::move(msg));
+    }
+    publish_events(ev, cause);
+  }
+
+  void publish_alert(const risk::LimitAlert& a, const Cause& cause) {
+    auto msg = make_message("risk.alert." + std::string(risk::to_string(a.kind)), MessageType::kRiskAlert,
+                            a.to_json().dump(), risk::priority_of(a.level));
+    msg->origin_ns = cause.origin_ns;
+    msg->correlation_id = cause.correlation_id;
+    publish(std::move(msg));
+    std::lock_guard lock(mu_);
+    ++alerts_;
+  }
+
+  void publish_events(const RiskEvents& ev, const Cause& cause) {
+    // State first: a HALT must not queue behind the alerts that explain it.
+    for (const auto& s : ev.state_changes) {
+      auto msg = make_message("risk.state", MessageType::kRiskAlert, s.to_json().dump(), Priority::kUrgent);
+      msg->origin_ns = cause.origin_ns;
+      msg->correlation_id = cause.correlation_id;
+      publish(std::move(msg));
+    }
+    for (const auto& a : ev.alerts) publish_alert(a, cause);
+  }
+
+  mutable std::mutex mu_;
+  std::unique_ptr<RiskManager> manager_;
+  Topics topics_;
+  Clock* clock_ = nullptr;
+  std::shared_ptr<Token> token_;
+  TimerId timer_ = 0;
+  std::uint64_t malformed_ = 0, orders_ = 0, denied_ = 0, alerts_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_risk_engine() { return std::make_unique<RiskEngine>(); }
+
+}  // namespace nautilus

@@ -1,0 +1,212 @@
+#include "engines/vpin/vpin_engine.h"
+
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "core/message.h"
+#include "engines/vpin/vpin_calculator.h"
+
+namespace nautilus {
+namespace {
+
+using vpin::VpinBucket;
+using vpin::VpinCalculator;
+using vpin::VpinConfig;
+
+constexpr std::string_view kTradePrefix = "marketdata.real_time.trade.";
+
+nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+class VpinEngine final : public Engine {
+ public:
+  std::string_view kind() const override { return "vpin"; }
+  std::string_view description() const override {
+    return "VPIN flow toxicity per symbol (volume buckets, bulk volume classification); flash crash warnings";
+  }
+  std::vector<std::string> subscribes_to() const override { return {std::string(kTradePrefix) + "*"}; }
+  std::vector<std::string> publishes() const override { return {"vpin.toxicity.*", "vpin.alert.*"}; }
+
+  nlohmann::json command(std::string_view cmd, const nlohmann::json& args) override {
+    if (cmd == "state" || cmd == "status") return metrics();
+    return Engine::command(cmd, args);
+  }
+
+ protected:
+  void on_start(EngineContext& ctx) override {
+    const nlohmann::json& cfg = ctx.config;
+    if (!cfg.is_null() && !cfg.is_object()) throw std::invalid_argument("vpin config must be a table");
+    VpinConfig base;
+    base.bucket_volume = kDefaultBucketVolume;  // replaced by an explicit bucket_volume or adv
+    nlohmann::json top = cfg.is_object() ? cfg : nlohmann::json::object();
+    if (top.contains("adv") && !top.contains("bucket_volume")) base.bucket_volume = 0.0;
+    nlohmann::json symbols = top.value("symbols", nlohmann::json::object());
+    top.erase("symbols");
+    std::map<std::string, VpinConfig> overrides;
+    std::string errors;
+    VpinConfig global = base;
+    try {
+      global = VpinConfig::from_json(top, base);
+    } catch (const std::invalid_argument& e) {
+      errors += e.what();
+    }
+    if (!symbols.is_object()) {
+      errors += " symbols must be a table;";
+    } else {
+      for (const auto& [sym, over] : symbols.items()) {
+        try {
+          VpinConfig b = global;
+          if (over.is_object() && over.contains("adv") && !over.contains("bucket_volume")) b.bucket_volume = 0.0;
+          overrides[sym] = VpinConfig::from_json(over, b);
+        } catch (const std::invalid_argument& e) {
+          errors += " symbols." + sym + ": " + e.what();
+        }
+      }
+    }
+    if (!errors.empty()) throw std::invalid_argument(errors);
+    {
+      std::lock_guard lock(mu_);
+      config_ = global;
+      overrides_ = std::move(overrides);
+      calculators_.clear();
+      market_bar_.reset();
+      malformed_ = warnings_ = buckets_published_ = 0;
+    }
+    subscribe(BusKind::kMarketData, std::string(kTradePrefix) + "*", [this](const Message& m) { on_trade(m); });
+  }
+
+  nlohmann::json metrics() const override {
+    std::lock_guard lock(mu_);
+    nlohmann::json syms = nlohmann::json::object();
+    for (const auto& [sym, calc] : calculators_) {
+      auto s = calc->snapshot();
+      syms[sym] = {{"vpin", opt(s.vpin)},
+                   {"cdf", opt(s.cdf)},
+                   {"bucket_fill", s.bucket_fill},
+                   {"bucket_volume", s.bucket_volume},
+                   {"buckets", s.buckets},
+                   {"bars", s.bars},
+                   {"trades", s.trades},
+                   {"late_trades", s.late_trades},
+                   {"sigma_dp", opt(s.sigma)},
+                   {"armed", s.armed}};
+    }
+    return {{"symbols", syms},
+            {"malformed_trades", malformed_},
+            {"buckets_published", buckets_published_},
+            {"warnings", warnings_},
+            {"config", config_.to_json()}};
+  }
+
+ private:
+  // Data plane: a malformed trade is counted and skipped, never thrown.
+  void on_trade(const Message& m) {
+    std::string symbol;
+    if (m.topic.size() > kTradePrefix.size() && m.topic.compare(0, kTradePrefix.size(), kTradePrefix) == 0) {
+      symbol = m.topic.substr(kTradePrefix.size());
+    }
+    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    std::vector<std::pair<std::string, VpinBucket>> out;
+    {
+      std::lock_guard lock(mu_);
+      if (j.is_discarded() || !j.is_object()) {
+        ++malformed_;
+        return;
+      }
+      if (auto s = j.find("symbol"); s != j.end() && s->is_string() && !s->get<std::string>().empty()) {
+        symbol = s->get<std::string>();
+      }
+      auto price = j.find("price");
+      auto size = j.find("size");
+      if (size == j.end()) size = j.find("quantity");
+      if (size == j.end()) size = j.find("volume");
+      if (symbol.empty() || price == j.end() || !price->is_number() || size == j.end() || !size->is_number()) {
+        ++malformed_;
+        return;
+      }
+      std::int64_t ts = m.timestamp_ns;
+      if (auto t = j.find("ts_ns"); t != j.end() && t->is_number_integer()) ts = t->get<std::int64_t>();
+      else if (auto t2 = j.find("timestamp_ns"); t2 != j.end() && t2->is_number_integer()) ts = t2->get<std::int64_t>();
+
+      // Market time: a trade entering a new bar closes every symbol's finished bar.
+      const std::int64_t bar = ts / config_.bar_ns;
+      std::vector<VpinBucket> buckets;
+      if (!market_bar_ || bar > *market_bar_) {
+        market_bar_ = bar;
+        for (auto& [sym, calc] : calculators_) {
+          if (sym == symbol) continue;
+          buckets.clear();
+          calc->flush(ts, buckets);
+          for (auto& b : buckets) out.emplace_back(sym, b);
+        }
+      }
+      VpinCalculator& calc = calculator(symbol);
+      buckets.clear();
+      if (!calc.add_trade(ts, price->get<double>(), size->get<double>(), buckets).is_ok()) {
+        ++malformed_;
+        return;
+      }
+      for (auto& b : buckets) out.emplace_back(symbol, b);
+      buckets_published_ += out.size();
+      for (const auto& [sym, b] : out) warnings_ += b.warning ? 1 : 0;
+    }
+    // Publish outside the lock: a full subscriber queue may block the publisher.
+    const std::int64_t origin = m.origin_ns != 0 ? m.origin_ns : m.timestamp_ns;
+    const std::string correlation = !m.correlation_id.empty() ? m.correlation_id : m.id.to_string();
+    for (const auto& [sym, b] : out) publish_bucket(sym, b, origin, correlation);
+  }
+
+  VpinCalculator& calculator(const std::string& symbol) {
+    auto it = calculators_.find(symbol);
+    if (it == calculators_.end()) {
+      auto o = overrides_.find(symbol);
+      it = calculators_.emplace(symbol, std::make_unique<VpinCalculator>(o != overrides_.end() ? o->second : config_)).first;
+    }
+    return *it->second;
+  }
+
+  void publish_bucket(const std::string& symbol, const VpinBucket& b, std::int64_t origin, const std::string& correlation) {
+    double bucket_volume = b.buy_volume + b.sell_volume;
+    nlohmann::json payload = {{"symbol", symbol},
+                              {"bucket", b.index},
+                              {"vpin", opt(b.vpin)},
+                              {"cdf", opt(b.cdf)},
+                              {"buy_volume", b.buy_volume},
+                              {"sell_volume", b.sell_volume},
+                              {"bucket_volume", bucket_volume},
+                              {"end_ns", b.end_ns}};
+    auto msg = make_message("vpin.toxicity." + symbol, MessageType::kVpinToxicity, payload.dump(), Priority::kNormal);
+    msg->origin_ns = origin;
+    msg->correlation_id = correlation;
+    publish(std::move(msg));
+    if (b.warning) {
+      double threshold = 0;
+      {
+        std::lock_guard lock(mu_);
+        auto o = overrides_.find(symbol);
+        threshold = (o != overrides_.end() ? o->second : config_).cdf_threshold;
+      }
+      nlohmann::json alert = {{"symbol", symbol}, {"vpin", opt(b.vpin)}, {"cdf", opt(b.cdf)},
+                              {"threshold", threshold}, {"bucket", b.index}, {"end_ns", b.end_ns},
+                              {"message", "VPIN CDF crossed " + std::to_string(threshold) + " on " + symbol}};
+      auto w = make_message("vpin.alert." + symbol, MessageType::kFlashCrashWarning, alert.dump(), Priority::kFlashCrash);
+      w->origin_ns = origin;
+      w->correlation_id = correlation;
+      publish(std::move(w));
+    }
+  }
+
+  mutable std::mutex mu_;
+  VpinConfig config_;
+  std::map<std::string, VpinConfig> overrides_;
+  std::map<std::string, std::unique_ptr<VpinCalculator>> calculators_;
+  std::optional<std::int64_t> market_bar_;
+  std::uint64_t malformed_ = 0, warnings_ = 0, buckets_published_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_vpin_engine() { return std::make_unique<VpinEngine>(); }
+
+}  // namespace nautilus
