@@ -112,6 +112,12 @@ DaemonConfig load_config(const std::string& path, const EngineRegistry& registry
     EngineSpec hb;
     hb.name = hb.kind = "heartbeat";
     cfg.engines.push_back(hb);
+    // The embedded default: the hub streaming a handful of synthetic symbols.
+    if (registry.find("marketdata")) {
+      EngineSpec md;
+      md.name = md.kind = "marketdata";
+      cfg.engines.push_back(md);
+    }
     return cfg;
   }
   cfg.source = path;

@@ -167,7 +167,12 @@ double SyntheticFeed::log_open(Path& p, std::string_view symbol, std::int64_t st
 }
 
 double SyntheticFeed::round_tick(double price) const {
-  return std::max(config_.tick_size, std::round(price / config_.tick_size) * config_.tick_size);
+  // Divide by the integer ticks-per-unit when there is one (0.01 -> 100): n/100
+  // is the double nearest the decimal price, n*0.01 often is not (412.71000000000004).
+  double per_unit = std::round(1.0 / config_.tick_size);
+  double p = std::abs(per_unit * config_.tick_size - 1.0) < 1e-9 ? std::round(price * per_unit) / per_unit
+                                                                 : std::round(price / config_.tick_size) * config_.tick_size;
+  return std::max(config_.tick_size, p);
 }
 
 void SyntheticFeed::step_trades(Path& p, std::string_view symbol, std::int64_t step,
