@@ -214,14 +214,16 @@ class SubState {
   Clock& clock_;
   std::array<std::unique_ptr<LaneQueue>, kPriorityCount> lanes_;
   std::array<LatencyHistogram, kPriorityCount> latency_;
-  Counter delivered_;
+  // Grouped by who writes them, a cache line each, so a publisher checking
+  // closed_/parked_ does not miss on the line the delivery thread just wrote.
+  alignas(64) std::atomic<bool> closed_{false};    // read per push, written once
+  std::atomic<bool> parked_{false};                // read per push, written when idle
+  alignas(64) Counter delivered_;                  // delivery thread
   Counter handler_errors_;
-  std::atomic<std::uint64_t> dropped_{0};
-  std::atomic<bool> closed_{false};
   std::atomic<bool> in_handler_{false};
-  std::atomic<bool> parked_{false};
-  std::atomic<std::uint32_t> wake_{0};
+  alignas(64) std::atomic<std::uint64_t> dropped_{0};  // publishers, when full
   std::atomic<int> blocked_publishers_{0};
+  std::atomic<std::uint32_t> wake_{0};
   std::mutex room_mu_;
   std::condition_variable room_cv_;
   std::thread thread_;
