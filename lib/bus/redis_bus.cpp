@@ -541,7 +541,10 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
 
   std::string unavailable_text(const std::string& why) const {
     return "redis bus '" + options_.name + "' at " + config_.host + ":" + std::to_string(config_.port) +
-           " unavailable: " + why + (writer_conn_.last_error().empty() ? "" : "; last error: " + writer_conn_.last_error());
+           " unavailable: " + why + [&] {
+             std::string e = writer_conn_.last_error();
+             return e.empty() ? e : "; last error: " + e;
+           }();
   }
 
  private:
@@ -551,7 +554,11 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
     out.reserve(200 + m.topic.size() * 2 + m.payload.size() + m.source.size() + m.correlation_id.size());
     redis::resp_header(out, argc);
     redis::resp_arg(out, "XADD");
-    std::string key;
+    // Scratch strings keep their capacity per publishing thread: no allocation.
+    thread_local std::string key;
+    thread_local std::string id;
+    key.clear();
+    id.clear();
     redis::append_stream_key(key, config_, options_.name, redis::topic_family(m.topic),
                              redis::shard_of(m.topic, config_.shards), is_protected(m.priority));
     redis::resp_arg(out, key);
@@ -571,7 +578,6 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
     redis::resp_arg(out, "source");
     redis::resp_arg(out, m.source);
     redis::resp_arg(out, "id");
-    std::string id;
     m.id.append_to(id);
     redis::resp_arg(out, id);
     redis::resp_arg(out, "timestamp_ns");
@@ -912,7 +918,9 @@ void RedisSub::append_acks() {
     if (s.acks.empty()) continue;
     std::vector<std::string_view> args;
     args.reserve(3 + s.acks.size());
-    args.insert(args.end(), {"XACK", s.key, group_});
+    args.push_back("XACK");
+    args.push_back(s.key);
+    args.push_back(group_);
     for (auto& id : s.acks) args.push_back(id);
     conn_.append(args);
     ++pending_acks_;

@@ -76,7 +76,7 @@ bool Connection::connect_once() {
   redisContext* c = redisConnectWithTimeout(config_.host.c_str(), config_.port,
                                             to_timeval(config_.connect_timeout_ms));
   auto fail = [&](std::string why) {
-    last_error_ = std::move(why);
+    set_error(std::move(why));
     if (c) redisFree(c);
     return false;
   };
@@ -90,11 +90,11 @@ bool Connection::connect_once() {
   auto run = [&](const std::vector<std::string_view>& args, std::string_view what) -> bool {
     ReplyPtr r = command(args);
     if (!r) {
-      last_error_ = std::string(what) + ": connection lost";
+      set_error(std::string(what) + ": connection lost");
       return false;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-      last_error_ = std::string(what) + ": " + std::string(as_view(r.get()));
+      set_error(std::string(what) + ": " + std::string(as_view(r.get())));
       redisFree(ctx_);
       ctx_ = nullptr;
       return false;
@@ -112,7 +112,7 @@ bool Connection::connect_once() {
   }
   // CLIENT LIST then names the process and role. An error reply is harmless.
   if (!command({"CLIENT", "SETNAME", client_name_})) {
-    last_error_ = "CLIENT SETNAME: connection lost";
+    set_error("CLIENT SETNAME: connection lost");
     return false;
   }
   return true;
@@ -141,7 +141,7 @@ bool Connection::reconnect(const std::atomic<bool>& stop) {
   if (failures_ >= config_.attempts) {
     if (state() != ConnState::kError) {
       log_limited("error:" + client_name_, client_name_ + ": giving up after " + std::to_string(failures_) +
-                                               " attempts (" + last_error_ + "); state ERROR");
+                                               " attempts (" + last_error() + "); state ERROR");
     }
     state_.store(ConnState::kError, std::memory_order_release);
   }
@@ -185,12 +185,22 @@ ReplyPtr Connection::get_reply() {
   if (!ctx_) return nullptr;
   void* reply = nullptr;
   if (redisGetReply(ctx_, &reply) != REDIS_OK || !reply) {
-    last_error_ = ctx_->errstr[0] ? ctx_->errstr : "connection lost";
+    set_error(ctx_->errstr[0] ? ctx_->errstr : "connection lost");
     if (reply) freeReplyObject(reply);
     drop(ever_connected_ ? ConnState::kReconnecting : ConnState::kConnecting);
     return nullptr;
   }
   return ReplyPtr(static_cast<redisReply*>(reply));
+}
+
+std::string Connection::last_error() const {
+  std::lock_guard lock(error_mu_);
+  return last_error_;
+}
+
+void Connection::set_error(std::string text) {
+  std::lock_guard lock(error_mu_);
+  last_error_ = std::move(text);
 }
 
 void Connection::drop(ConnState next) {

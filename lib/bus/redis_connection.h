@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,7 @@ class Connection {
 
   ConnState state() const { return state_.load(std::memory_order_acquire); }
   bool connected() const { return ctx_ != nullptr; }
-  const std::string& last_error() const { return last_error_; }
+  std::string last_error() const;  // any thread
 
   // One connection attempt, preceded by the backoff delay the previous failures
   // call for (sleeping in small steps, returning early once `stop` is set).
@@ -64,6 +65,9 @@ class Connection {
   std::atomic<ConnState> state_{ConnState::kDisconnected};
   bool ever_connected_ = false;
   int failures_ = 0;
+  void set_error(std::string text);
+
+  mutable std::mutex error_mu_;
   std::string last_error_;
 };
 
