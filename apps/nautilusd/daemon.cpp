@@ -195,12 +195,13 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
     control::install_api_routes(server, api);
     server.start();
 
-    // The address file is what `NAUTILUS_STATE_DIR=DIR nautilus ...` reads.
-    control::write_state_file(cfg.state_dir, control::kAddressFile, urls.front());
     for (const auto& u : urls) {
       log->info("control API on {}", u);
       std::cout << "nautilusd: listening on " << u << std::endl;
     }
+    // The address file is what `NAUTILUS_STATE_DIR=DIR nautilus ...` reads;
+    // written last, so whoever sees it also sees the line above.
+    control::write_state_file(cfg.state_dir, control::kAddressFile, urls.front());
 
     auto failed = host.start_all();
     std::string status = std::to_string(cfg.engines.size() - failed.size()) + "/" +

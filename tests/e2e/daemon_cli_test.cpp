@@ -1,0 +1,303 @@
+// End to end: the real nautilusd (port 0, a temporary state directory) driven
+// by the real nautilus binary, as a shell script would.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "control/control_client.h"
+#include "core/clock.h"
+#include "core/codec.h"
+#include "support/metrics_check.h"
+
+namespace fs = std::filesystem;
+using namespace nautilus;
+
+namespace {
+
+const std::string kBin = NAUTILUS_BINARY_DIR;
+const std::string kDaemon = kBin + "/apps/nautilusd/nautilusd";
+const std::string kTestDaemon = kBin + "/tests/nautilusd_e2e";
+const std::string kCli = kBin + "/apps/nautilus-cli/nautilus";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/nautilus-e2e-XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+// A shell command in the background; wait() gives its exit code.
+struct Proc {
+  pid_t pid = -1;
+  std::string out, err;
+  static Proc spawn(const std::string& cmd, const std::string& dir, const std::string& tag) {
+    Proc p;
+    p.out = dir + "/" + tag + ".out";
+    p.err = dir + "/" + tag + ".err";
+    p.pid = fork();
+    if (p.pid == 0) {
+      int o = ::open(p.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int e = ::open(p.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(o, 1);
+      dup2(e, 2);
+      execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    return p;
+  }
+  int wait() {
+    int st = 0;
+    waitpid(pid, &st, 0);
+    pid = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+};
+
+struct Result {
+  int rc;
+  std::string out, err;
+};
+
+Result run(const std::string& cmd, const std::string& dir) {
+  static std::atomic<int> n{0};
+  Proc p = Proc::spawn(cmd, dir, "cmd" + std::to_string(++n));
+  int rc = p.wait();
+  return {rc, slurp(p.out), slurp(p.err)};
+}
+
+template <class Pred>
+bool eventually(Pred pred) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// nautilusd on port 0 with its own state dir; the CLI finds it through
+// NAUTILUS_STATE_DIR alone.
+struct Daemon {
+  std::string dir = temp_dir();
+  Proc proc;
+  std::string url;
+  explicit Daemon(const std::string& config_text = "", const std::string& binary = kDaemon) {
+    std::string cmd = binary + " --listen 127.0.0.1:0 --state-dir " + dir + " --log-format json";
+    if (!config_text.empty()) {
+      std::ofstream(dir + "/nautilusd.toml") << config_text;
+      cmd += " --config " + dir + "/nautilusd.toml";
+    }
+    proc = Proc::spawn(cmd, dir, "daemon");
+    REQUIRE(eventually([&] { return fs::exists(dir + "/address") || ::waitpid(proc.pid, nullptr, WNOHANG) != 0; }));
+    REQUIRE(fs::exists(dir + "/address"));
+    url = slurp(dir + "/address");
+    while (!url.empty() && url.back() == '\n') url.pop_back();
+    CHECK_THAT(slurp(proc.out), Catch::Contains("listening on " + url));
+  }
+  ~Daemon() {
+    if (proc.pid > 0) {
+      ::kill(proc.pid, SIGTERM);
+      proc.wait();
+    }
+    fs::remove_all(dir);
+  }
+  std::string cli(const std::string& args) const { return "env NAUTILUS_STATE_DIR=" + dir + " " + kCli + " " + args; }
+  Result run_cli(const std::string& args) const { return run(cli(args), dir); }
+  std::string token() const {
+    std::string t = slurp(dir + "/token");
+    while (!t.empty() && t.back() == '\n') t.pop_back();
+    return t;
+  }
+  int terminate() {
+    ::kill(proc.pid, SIGTERM);
+    return proc.wait();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("e2e: exit codes for a dead daemon, an unknown engine, a bad flag, a wrong token, a timeout") {
+  std::string dir = temp_dir();
+  auto dead = run("env -u NAUTILUS_STATE_DIR " + kCli + " --url http://127.0.0.1:1 status", dir);
+  CHECK(dead.rc == 3);
+  CHECK_THAT(dead.err, Catch::Contains("cannot reach nautilusd"));
+  CHECK(dead.out.empty());
+
+  Daemon d;
+  auto ok = d.run_cli("status");
+  CHECK(ok.rc == 0);
+  CHECK_THAT(ok.out, Catch::Contains("heartbeat") && Catch::Contains("RUNNING"));
+  auto unknown = d.run_cli("engine status no-such-engine");
+  CHECK(unknown.rc == 4);
+  CHECK_THAT(unknown.err, Catch::Contains("no-such-engine"));
+  CHECK(d.run_cli("engine start no-such-engine").rc == 4);
+  CHECK(d.run_cli("engine list --no-such-flag").rc == 2);
+  CHECK(d.run_cli("bus publish nobus a.b").rc == 2);
+  CHECK(d.run_cli("bus publish engine a.b 'not json'").rc == 2);
+  auto wrong = d.run_cli("--token wrong engine stop heartbeat");
+  CHECK(wrong.rc == 1);
+  CHECK_THAT(wrong.err, Catch::Contains("wrong token"));
+  CHECK_THAT(d.run_cli("engine status heartbeat --json").out, Catch::Contains("\"state\":\"RUNNING\""));
+  auto timeout = d.run_cli("bus subscribe engine 'never.*' --count 1 --timeout 0.3");
+  CHECK(timeout.rc == 5);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("e2e: start, status and stop an engine kind registered by the tests") {
+  Daemon d("[engines.flaky]\nautostart = false\n", kTestDaemon);
+  auto list = d.run_cli("engine list --json");
+  REQUIRE(list.rc == 0);
+  auto engines = nlohmann::json::parse(list.out);
+  bool found = false;
+  for (const auto& e : engines) found |= e["name"] == "flaky" && e["state"] == "STOPPED";
+  CHECK(found);
+  auto start = d.run_cli("engine start flaky");
+  CHECK(start.rc == 0);
+  CHECK(start.out == "flaky RUNNING\n");
+  CHECK(nlohmann::json::parse(d.run_cli("engine status flaky --json").out)["state"] == "RUNNING");
+  CHECK(d.run_cli("engine restart flaky").out == "flaky RUNNING\n");
+  CHECK(d.run_cli("engine stop flaky").out == "flaky STOPPED\n");
+  CHECK(nlohmann::json::parse(d.run_cli("engine status flaky --json").out)["state"] == "STOPPED");
+}
+
+TEST_CASE("e2e: an engine whose handler throws is restarted, then parked in ERROR") {
+  Daemon d(
+      "[supervisor]\nmax_failures = 1\nmax_restarts = 2\nbackoff_initial_ms = 5\nbackoff_max_ms = 10\n"
+      "[engines.flaky]\n",
+      kTestDaemon);
+  control::ControlClient c(d.url, d.token());
+  std::set<int> attempts_seen;
+  bool parked = eventually([&] {
+    auto info = c.get("/api/v1/engines/flaky").body;
+    attempts_seen.insert(info["restart_attempts"].get<int>());
+    if (info["parked"].get<bool>()) return true;
+    if (info["state"] == "RUNNING") {
+      auto r = d.run_cli("bus publish engine test.flaky.x '{\"fail\":true}'");
+      CHECK(r.rc == 0);
+    }
+    return false;
+  });
+  REQUIRE(parked);
+  auto st = d.run_cli("engine status flaky --json");
+  auto info = nlohmann::json::parse(st.out);
+  CHECK(info["state"] == "ERROR");
+  CHECK(info["restart_attempts"] == 2);
+  CHECK(info["errors"].get<int>() >= 3);
+  CHECK_THAT(info["last_error"].get<std::string>(), Catch::Contains("asked to fail"));
+  CHECK(attempts_seen.count(1) == 1);
+  // The daemon itself is fine.
+  CHECK(d.run_cli("status").rc == 0);
+  CHECK(d.terminate() == 0);
+}
+
+TEST_CASE("e2e: publish -> subscribe round trip through the CLI on both buses with patterns") {
+  Daemon d;
+  for (std::string bus : {"marketdata", "engine"}) {
+    Proc sub = Proc::spawn(d.cli("bus subscribe " + bus + " 'rt.*.keep' --count 2 --json --timeout 30"), d.dir, "sub-" + bus);
+    REQUIRE(eventually([&] { return slurp(sub.err).find("subscribed") != std::string::npos; }));
+    CHECK(d.run_cli("bus publish " + bus + " rt.a.drop '{\"n\":0}'").rc == 0);
+    CHECK(d.run_cli("bus publish " + bus + " rt.a.keep '{\"n\":1}' --priority urgent").rc == 0);
+    auto piped = run("printf '{\"n\":2}\\n' | " + d.cli("bus publish " + bus + " rt.b.keep -"), d.dir);
+    CHECK(piped.rc == 0);
+    CHECK(sub.wait() == 0);
+    std::istringstream lines(slurp(sub.out));
+    std::vector<Message> got;
+    for (std::string line; std::getline(lines, line);) {
+      Message m;
+      REQUIRE(decode_json(line, m).is_ok());
+      got.push_back(m);
+    }
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].topic == "rt.a.keep");
+    CHECK(got[0].priority == Priority::kUrgent);
+    CHECK(got[0].bus() == (bus == "marketdata" ? BusKind::kMarketData : BusKind::kEngine));
+    CHECK(got[1].topic == "rt.b.keep");
+    CHECK(nlohmann::json::parse(got[1].payload)["n"] == 2);
+  }
+}
+
+TEST_CASE("e2e: /metrics passes promtool (when installed) and the histogram check") {
+  Daemon d;
+  CHECK(d.run_cli("bus publish engine m.x --count 20 --priority high").rc == 0);
+  control::ControlClient c(d.url, "");
+  auto r = c.get("/metrics");
+  std::string text = r.body["text"].get<std::string>();
+  auto h = test::check_histograms(text);
+  CHECK(h.histograms == 10);
+  for (const auto& p : h.problems) FAIL_CHECK(p);
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    std::ofstream(d.dir + "/metrics.txt") << text;
+    auto pr = run("promtool check metrics < " + d.dir + "/metrics.txt", d.dir);
+    INFO(pr.out << pr.err);
+    CHECK(pr.rc == 0);
+  } else {
+    WARN("promtool not installed (Debian package prometheus): only the project's own check ran");
+  }
+}
+
+TEST_CASE("e2e: a config with three mistakes reports all three") {
+  std::string dir = temp_dir();
+  std::ofstream(dir + "/bad.toml") << "[daemon]\nlisten = \"nowhere\"\ncolour = true\n\n[bus]\nengine = \"carrier-pigeon://\"\n";
+  auto r = run(kDaemon + " --check-config --config " + dir + "/bad.toml", dir);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("3 errors"));
+  CHECK_THAT(r.err, Catch::Contains("daemon.listen"));
+  CHECK_THAT(r.err, Catch::Contains("daemon.colour: unknown key"));
+  CHECK_THAT(r.err, Catch::Contains("bus.engine: unknown bus URL"));
+  std::ofstream(dir + "/good.toml") << "[daemon]\nlisten = \"127.0.0.1:0\"\n[engines.heartbeat]\ninterval_ms = 50\n";
+  auto ok = run(kDaemon + " --check-config --config " + dir + "/good.toml", dir);
+  CHECK(ok.rc == 0);
+  CHECK_THAT(ok.out, Catch::Contains("configuration OK"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("e2e: SIGTERM during a publish flood loses no accepted high message") {
+  Daemon d;
+  Proc sub = Proc::spawn(d.cli("bus subscribe engine 'flood.*' --json"), d.dir, "flood-sub");
+  REQUIRE(eventually([&] { return slurp(sub.err).find("subscribed") != std::string::npos; }));
+  std::vector<std::string> accepted;
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    control::ControlClient c(d.url, d.token(), std::chrono::seconds(5));
+    for (int i = 0; !stop; ++i) {
+      nlohmann::json msgs = nlohmann::json::array();
+      for (int k = 0; k < 20; ++k) msgs.push_back({{"topic", "flood.x"}, {"priority", "high"}, {"payload", {{"i", i}}}});
+      try {
+        auto r = c.post("/api/v1/bus/engine/publish", {{"messages", msgs}});
+        for (const auto& id : r.body["ids"]) accepted.push_back(id.get<std::string>());
+      } catch (const control::ControlError&) {
+        return;  // draining (503) or gone: nothing of this request was accepted
+      }
+    }
+  });
+  REQUIRE(eventually([&] { return accepted.size() >= 2000; }));
+  CHECK(d.terminate() == 0);
+  stop = true;
+  publisher.join();
+  sub.wait();
+  std::set<std::string> received;
+  std::istringstream lines(slurp(sub.out));
+  for (std::string line; std::getline(lines, line);) {
+    Message m;
+    if (decode_json(line, m).is_ok()) received.insert(m.id.to_string());
+  }
+  std::size_t lost = 0;
+  for (const auto& id : accepted) lost += received.count(id) ? 0 : 1;
+  INFO("accepted " << accepted.size() << ", received " << received.size());
+  CHECK(lost == 0);
+}
