@@ -10,6 +10,7 @@ packages=(
   libboost-dev libconcurrentqueue-dev
   redis-server redis-tools
   man-db groff-base bash-completion jq linux-perf
+  prometheus
 )
 
 missing=()
