@@ -28,8 +28,9 @@ _nautilus() {
         publish) COMPREPLY=($(compgen -W "marketdata engine --priority --type --source --count --rate --backend --help" -- "$cur")) ;;
         subscribe) COMPREPLY=($(compgen -W "marketdata engine --count --timeout --group --backend --json --help" -- "$cur")) ;;
       esac ;;
-    bench) [[ -z $sub ]] && COMPREPLY=($(compgen -W "throughput latency flash-crash" -- "$cur")) ;;
-    data) [[ -z $sub ]] && COMPREPLY=($(compgen -W "get sources stats" -- "$cur")) ;;
+    bench) [[ -z $sub ]] && COMPREPLY=($(compgen -W "throughput latency flash-crash hub" -- "$cur")) ;;
+    data) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "get sources stats" -- "$cur"))
+          elif [[ $sub == get ]]; then COMPREPLY=($(compgen -W "--type --source --fresh --help" -- "$cur")); fi ;;
     *) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
   esac
 }
