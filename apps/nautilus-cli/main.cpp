@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_bus_commands(app, g);
   add_data_commands(app, g);
   add_hub_bench_command(app, g);
+  add_risk_commands(app, g);
 
   try {
     app.parse(argc, argv);

@@ -118,6 +118,19 @@ DaemonConfig load_config(const std::string& path, const EngineRegistry& registry
       md.name = md.kind = "marketdata";
       cfg.engines.push_back(md);
     }
+    // The flash-crash chain on the synthetic feed: VPIN on 5 s bars with
+    // buckets of ~5 s of the feed's volume, and the risk engine's defaults.
+    if (registry.find("vpin")) {
+      EngineSpec vpin;
+      vpin.name = vpin.kind = "vpin";
+      vpin.config = {{"bar_seconds", 5}, {"bucket_volume", 2500}};
+      cfg.engines.push_back(vpin);
+    }
+    if (registry.find("risk")) {
+      EngineSpec risk;
+      risk.name = risk.kind = "risk";
+      cfg.engines.push_back(risk);
+    }
     return cfg;
   }
   cfg.source = path;
