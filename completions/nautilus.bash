@@ -15,10 +15,11 @@ _nautilus() {
     --config) _filedir toml; return ;;
     --priority) COMPREPLY=($(compgen -W "flash_crash urgent critical high normal low" -- "$cur")); return ;;
     --type) COMPREPLY=($(compgen -W "market_data tick quote trade bar level2 fundamental economic news risk_alert risk_metric trading_signal order fill position_update portfolio_update ml_prediction regime_change vpin_toxicity flash_crash_warning feature_update factor_update margin_status performance_metric engine_status system_health" -- "$cur")); return ;;
-    --url|--token|--count|--rate|--timeout|--group|--backend|--duration) return ;;
+    --url|--token|--count|--rate|--timeout|--group|--backend|--duration|--symbol|--quantity|--price|--id) return ;;
+    --side) COMPREPLY=($(compgen -W "buy sell" -- "$cur")); return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "status engine bus data bench top $globals" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "status engine bus data risk bench top $globals" -- "$cur")) ;;
     engine)
       if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list status start stop restart" -- "$cur"))
       else COMPREPLY=($(compgen -W "--json --help" -- "$cur")); fi ;;
@@ -31,6 +32,8 @@ _nautilus() {
     bench) [[ -z $sub ]] && COMPREPLY=($(compgen -W "throughput latency flash-crash hub" -- "$cur")) ;;
     data) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "get sources stats" -- "$cur"))
           elif [[ $sub == get ]]; then COMPREPLY=($(compgen -W "--type --source --fresh --help" -- "$cur")); fi ;;
+    risk) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "check state" -- "$cur"))
+          elif [[ $sub == check ]]; then COMPREPLY=($(compgen -W "--symbol --side --quantity --price --id --help" -- "$cur")); fi ;;
     *) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
   esac
 }

@@ -1,5 +1,5 @@
 # fish completion for nautilus(1)
-set -l cmds status engine bus data bench top
+set -l cmds status engine bus data risk bench top
 complete -c nautilus -f
 complete -c nautilus -l url -r -d 'Control API URL (http://host:port or unix:/path)'
 complete -c nautilus -l token -r -d 'Bearer token'
@@ -29,3 +29,10 @@ complete -c nautilus -n "__fish_seen_subcommand_from data; and not __fish_seen_s
 complete -c nautilus -n "__fish_seen_subcommand_from get" -l type -d 'tick quote trade bar level2 news fundamental economic'
 complete -c nautilus -n "__fish_seen_subcommand_from get" -l source -d 'Only this source'
 complete -c nautilus -n "__fish_seen_subcommand_from get" -l fresh -d 'Bypass the cache'
+complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a risk -d 'Pre-trade checks and risk state'
+complete -c nautilus -n "__fish_seen_subcommand_from risk; and not __fish_seen_subcommand_from check state" -a 'check state'
+complete -c nautilus -n "__fish_seen_subcommand_from check" -l symbol -x -d 'Symbol'
+complete -c nautilus -n "__fish_seen_subcommand_from check" -l side -x -a 'buy sell'
+complete -c nautilus -n "__fish_seen_subcommand_from check" -l quantity -x -d 'Quantity'
+complete -c nautilus -n "__fish_seen_subcommand_from check" -l price -x -d 'Limit price'
+complete -c nautilus -n "__fish_seen_subcommand_from check" -l id -x -d 'Order id'
