@@ -378,3 +378,20 @@ TEST_CASE("vpin: a synthetic crash raises the CDF past the threshold", "[vpin]")
   REQUIRE(s.vpin);
   CHECK(*s.vpin > calm_max_vpin);
 }
+
+TEST_CASE("vpin: a trade of a bar already closed joins the next bar, never reopens it", "[vpin]") {
+  VpinCalculator calc(small_config(100.0, 1));
+  std::vector<VpinBucket> out;
+  REQUIRE(calc.add_trade(kT0, 100.0, 60.0, out).is_ok());
+  calc.flush(kT0 + kMinute, out);  // bar 0 closed: 60 in the open bucket
+  CHECK(calc.snapshot().bars == 1);
+  REQUIRE(calc.add_trade(kT0 + 30'000'000'000, 100.0, 40.0, out).is_ok());  // bar 0's time, late
+  CHECK(calc.snapshot().late_trades == 1);
+  CHECK(out.empty());
+  REQUIRE(calc.add_trade(kT0 + kMinute + 1, 100.0, 10.0, out).is_ok());  // same (next) bar as the late one
+  CHECK(calc.snapshot().bars == 1);
+  calc.flush(kT0 + 2 * kMinute, out);
+  CHECK(calc.snapshot().bars == 2);
+  REQUIRE(out.size() == 1);  // 60 + 50 → one bucket of 100, 10 left over
+  CHECK(calc.snapshot().bucket_fill == Approx(0.1).margin(1e-12));
+}
