@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/periodic_timer.h"
+
+#include <thread>
 
 using namespace nautilus;
 
@@ -62,4 +65,44 @@ TEST_CASE("live clock runs a timer on its own thread", "[clock]") {
   std::unique_lock lock(mu);
   CHECK(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; }));
   CHECK(wall_now_ns() > 1'600'000'000'000'000'000);
+}
+
+TEST_CASE("a periodic timer runs every interval until stopped", "[clock][timer]") {
+  SimulatedClock clock(0);
+  int runs = 0;
+  {
+    PeriodicTimer timer;
+    timer.start(clock, 100, [&] { ++runs; });
+    CHECK(timer.running());
+    clock.advance_to(1000);
+    CHECK(runs == 10);
+    timer.stop();
+    CHECK_FALSE(timer.running());
+    clock.advance_to(5000);
+    CHECK(runs == 10);
+    timer.start(clock, 1000, [&] { runs += 100; });
+    clock.advance_to(6000);
+    CHECK(runs == 110);
+  }  // the destructor stops it
+  clock.advance_to(20000);
+  CHECK(runs == 110);
+  CHECK(clock.pending_timers() == 0);
+}
+
+TEST_CASE("stopping a live periodic timer waits for a running callback", "[clock][timer]") {
+  std::atomic<bool> in_callback{false}, release{false}, finished{false};
+  PeriodicTimer timer;
+  timer.start(live_clock(), 1'000'000, [&] {
+    in_callback = true;
+    while (!release) std::this_thread::yield();
+    finished = true;
+  });
+  while (!in_callback) std::this_thread::yield();
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    release = true;
+  });
+  timer.stop();
+  CHECK(finished);  // stop() returned only after the callback did
+  releaser.join();
 }
