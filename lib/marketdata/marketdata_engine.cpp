@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/message.h"
+#include "core/periodic_timer.h"
 #include "marketdata/sources/replay_source.h"
 #include "marketdata/sources/synthetic_source.h"
 
@@ -236,18 +237,11 @@ class MarketDataEngine final : public Engine {
     clock_ = &ctx.clock;
     subscribe(BusKind::kEngine, "marketdata.request*", [this](const Message& m) { on_request(m); });
     subscribe(BusKind::kEngine, "marketdata.subscribe*", [this](const Message& m) { on_subscribe(m); });
-    token_ = std::make_shared<Token>();
-    token_->self = this;
-    schedule(token_);
+    timer_.start(ctx.clock, interval_ns_, [this] { stream_tick(); });
   }
 
   void on_stop() override {
-    if (token_) {
-      std::lock_guard lock(token_->mu);
-      token_->self = nullptr;
-      if (timer_) clock_->cancel(timer_);
-      timer_ = 0;
-    }
+    timer_.stop();
     std::lock_guard lock(mu_);
     hub_.reset();
     tape_.reset();
@@ -264,11 +258,6 @@ class MarketDataEngine final : public Engine {
   }
 
  private:
-  struct Token {
-    std::mutex mu;
-    MarketDataEngine* self = nullptr;
-  };
-
   std::shared_ptr<Hub> current_hub() const {
     std::lock_guard lock(mu_);
     return hub_;
@@ -293,18 +282,6 @@ class MarketDataEngine final : public Engine {
   void stream_remove(const std::vector<std::string>& symbols) {
     std::lock_guard lock(mu_);
     for (const auto& s : symbols) streamed_.erase(s);
-  }
-
-  void schedule(const std::shared_ptr<Token>& token) {
-    std::weak_ptr<Token> weak = token;
-    timer_ = clock_->schedule_after(interval_ns_, [weak] {
-      auto t = weak.lock();
-      if (!t) return;
-      std::lock_guard lock(t->mu);
-      if (!t->self) return;
-      t->self->stream_tick();
-      t->self->schedule(t);
-    });
   }
 
   void publish_data(const std::string& symbol, DataType type, const std::string& source, const std::string& payload) {
@@ -474,8 +451,7 @@ class MarketDataEngine final : public Engine {
   bool degraded_ = false;
 
   Clock* clock_ = nullptr;
-  std::shared_ptr<Token> token_;
-  TimerId timer_ = 0;
+  PeriodicTimer timer_;
   std::atomic<std::uint64_t> published_{0}, answered_{0};
 };
 

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/message.h"
+#include "core/periodic_timer.h"
 
 namespace nautilus {
 namespace {
@@ -32,42 +33,16 @@ class HeartbeatEngine final : public Engine {
       throw std::invalid_argument("interval_ms must be between 10 and 3600000");
     }
     interval_ns_ = interval_ms * 1'000'000;
-    clock_ = &ctx.clock;
-    // The timer may fire after stop (cancel does not wait); the token tells it.
-    token_ = std::make_shared<Token>();
-    token_->self = this;
-    schedule(token_);
+    timer_.start(ctx.clock, interval_ns_, [this] { beat(); });
   }
 
-  void on_stop() override {
-    std::lock_guard lock(token_->mu);
-    token_->self = nullptr;
-    if (timer_) clock_->cancel(timer_);
-    timer_ = 0;
-  }
+  void on_stop() override { timer_.stop(); }
 
   nlohmann::json metrics() const override {
     return {{"beats", sequence()}, {"interval_ms", interval_ns_ / 1'000'000}};
   }
 
  private:
-  struct Token {
-    std::mutex mu;
-    HeartbeatEngine* self = nullptr;
-  };
-
-  void schedule(const std::shared_ptr<Token>& token) {
-    std::weak_ptr<Token> weak = token;
-    timer_ = clock_->schedule_after(interval_ns_, [weak] {
-      auto t = weak.lock();
-      if (!t) return;
-      std::lock_guard lock(t->mu);
-      if (!t->self) return;
-      t->self->beat();
-      t->self->schedule(t);
-    });
-  }
-
   void beat() {
     std::uint64_t seq = ++sequence_;
     nlohmann::json payload = {{"engine", name()}, {"sequence", seq}, {"interval_ms", interval_ns_ / 1'000'000}};
@@ -76,10 +51,8 @@ class HeartbeatEngine final : public Engine {
   }
   std::uint64_t sequence() const { return sequence_.load(); }
 
-  Clock* clock_ = nullptr;
   std::int64_t interval_ns_ = 0;
-  std::shared_ptr<Token> token_;
-  TimerId timer_ = 0;
+  PeriodicTimer timer_;
   std::atomic<std::uint64_t> sequence_{0};
 };
 

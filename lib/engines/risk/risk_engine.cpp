@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/message.h"
+#include "core/periodic_timer.h"
 #include "engines/risk/risk_manager.h"
 
 namespace nautilus {
@@ -133,18 +134,10 @@ class RiskEngine final : public Engine {
       for (const auto& p : *list) subscribe(BusKind::kEngine, p, [this](const Message& m) { on_engine_message(m); });
     }
     clock_ = &ctx.clock;
-    token_ = std::make_shared<Token>();
-    token_->self = this;
-    schedule(token_);
+    timer_.start(ctx.clock, kTickNs, [this] { tick(); });
   }
 
-  void on_stop() override {
-    if (!token_) return;
-    std::lock_guard lock(token_->mu);
-    token_->self = nullptr;
-    if (timer_) clock_->cancel(timer_);
-    timer_ = 0;
-  }
+  void on_stop() override { timer_.stop(); }
 
   nlohmann::json metrics() const override {
     std::lock_guard lock(mu_);
@@ -155,23 +148,6 @@ class RiskEngine final : public Engine {
   }
 
  private:
-  struct Token {
-    std::mutex mu;
-    RiskEngine* self = nullptr;
-  };
-
-  void schedule(const std::shared_ptr<Token>& token) {
-    std::weak_ptr<Token> weak = token;
-    timer_ = clock_->schedule_after(kTickNs, [weak] {
-      auto t = weak.lock();
-      if (!t) return;
-      std::lock_guard lock(t->mu);
-      if (!t->self) return;
-      t->self->tick();
-      t->self->schedule(t);
-    });
-  }
-
   void tick() {
     RiskEvents ev;
     const std::int64_t now = clock_->now_ns();
@@ -316,8 +292,7 @@ class RiskEngine final : public Engine {
   std::unique_ptr<RiskManager> manager_;
   Topics topics_;
   Clock* clock_ = nullptr;
-  std::shared_ptr<Token> token_;
-  TimerId timer_ = 0;
+  PeriodicTimer timer_;
   std::uint64_t malformed_ = 0, orders_ = 0, denied_ = 0, alerts_ = 0;
 };
 
