@@ -117,9 +117,11 @@ TEST_CASE("risk engine: a crash episode → VPIN warning at flash_crash priority
   vpin->start(EngineContext{*router, clock,
                             {{"bar_seconds", 1}, {"bucket_volume", 1000}, {"window_buckets", 20},
                              {"cdf_window", 1000}, {"min_cdf_samples", 200}}});
-  // No minimum halt time and no cooldown: the engine's state then follows the
-  // VPIN messages alone, whatever the interleaving of the two buses' threads.
-  risk->start(EngineContext{*router, clock, {{"vpin_halt_seconds", 0}, {"cooldown_seconds", 0}}});
+  // A VPIN halt lasts 5 simulated seconds, then the state follows the limits
+  // (no cooldown): a calm-period false alarm has cleared long before the crash,
+  // and the crash's halt still holds when the test ends within that second,
+  // whatever the interleaving of the two buses' threads.
+  risk->start(EngineContext{*router, clock, {{"vpin_halt_seconds", 5}, {"cooldown_seconds", 0}}});
 
   // Calm for 400 s (≈1 bucket a second), then 30 s of a 0.3%-a-second plunge on
   // ten times the volume.
