@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-5}
 scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DNAUTILUS_TESTS=OFF >/dev/null
-cmake --build build/release -j "$(nproc)" --target nautilus_cli peer_concurrentqueue >/dev/null
+cmake --build build/release -j "$(nproc)" --target nautilus_cli peer_concurrentqueue sched_gap >/dev/null
 cli=build/release/apps/nautilus-cli/nautilus
 peer=build/release/bench/peers/peer_concurrentqueue
 out=build/bench
@@ -24,8 +24,11 @@ count=5000000
 "$peer" latency 50000 "$secs" > "$out/peer_lat50k.json"
 "$cli" --json bench latency --rate 100000 --duration "$secs" --priority normal=99,urgent=1 > "$out/lat_mix.json"
 
+build/release/bench/peers/sched_gap 1 3 > "$out/gap1.json"
+build/release/bench/peers/sched_gap 2 3 > "$out/gap2.json"
+
 row() {  # name file
-  jq -r --arg n "$1" '"| \($n) | \(.messages) | \(.throughput_msgs_per_s|floor) | \(.latency_us.p50) | \(.latency_us.p90) | \(.latency_us.p99) | \(.latency_us.p999) | \(.latency_us.max) | \(.lost) |"' "$2"
+  jq -r --arg n "$1" 'def r: (.*10|round)/10; "| \($n) | \(.messages) | \(.throughput_msgs_per_s|floor) | \(.latency_us.p50|r) | \(.latency_us.p90|r) | \(.latency_us.p99|r) | \(.latency_us.p999|r) | \(.latency_us.max|r) | \(.lost) |"' "$2"
 }
 echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(uname -r); $(date -u +%F)"
 echo
@@ -39,8 +42,10 @@ row "peer latency @100k/s" "$out/peer_lat100k.json"
 row "nautilus latency @50k/s" "$out/lat50k.json"
 row "peer latency @50k/s" "$out/peer_lat50k.json"
 row "nautilus latency @100k/s, 1% urgent (all)" "$out/lat_mix.json"
-jq -r '"| … urgent only | \(.by_priority.urgent.messages) | | \(.by_priority.urgent.latency_us.p50) | \(.by_priority.urgent.latency_us.p90) | \(.by_priority.urgent.latency_us.p99) | \(.by_priority.urgent.latency_us.p999) | \(.by_priority.urgent.latency_us.max) | \(.by_priority.urgent.lost) |"' "$out/lat_mix.json"
+jq -r 'def r: (.*10|round)/10; .by_priority.urgent | "| … urgent only | \(.messages) | | \(.latency_us.p50|r) | \(.latency_us.p90|r) | \(.latency_us.p99|r) | \(.latency_us.p999|r) | \(.latency_us.max|r) | \(.lost) |"' "$out/lat_mix.json"
 echo
-jq -r '"ratio nautilus/peer throughput: \(.throughput_msgs_per_s)"' "$out/tp.json" >/dev/null
 a=$(jq .throughput_msgs_per_s "$out/tp.json"); b=$(jq .throughput_msgs_per_s "$out/peer_tp.json")
+echo "Scheduling noise (bench/tools/sched_gap, busy threads spinning on the clock for 3 s):"
+jq -r '"  1 thread: longest gap \(.max_gap_us) µs, \(.gaps_over_200us) gaps over 200 µs"' "$out/gap1.json"
+jq -r '"  2 threads, thread \(.thread): longest gap \(.max_gap_us) µs, \(.gaps_over_200us) gaps over 200 µs"' "$out/gap2.json"
 echo "Throughput ratio nautilus / peer: $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2f", a/b}')"

@@ -42,7 +42,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "nautilus: " << e.what() << "\n";
+    // CLI11 reports a missing subcommand before an unknown option; the
+    // unknown option is the more useful thing to say.
+    auto extras = app.remaining();
+    if (!extras.empty() && !extras.front().empty() && extras.front()[0] == '-') {
+      std::cerr << "nautilus: unknown option '" << extras.front() << "'\n";
+    } else {
+      std::cerr << "nautilus: " << e.what() << "\n";
+    }
     std::cerr << "Run with --help for more information.\n";
     return kExitUsage;
   } catch (const CliError& e) {
