@@ -1,15 +1,60 @@
 #include "daemon_connection.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+
+#include <toml++/toml.h>
 
 #include "control/state_dir.h"
 
 namespace nautilus::cli {
 
+namespace {
+
+// What the CLI needs from nautilusd's config file: where the daemon listens
+// and keeps its state. Everything else in the file is the daemon's business.
+struct DaemonAddress {
+  std::string listen, socket, state_dir;
+};
+
+DaemonAddress read_config(const std::string& path) {
+  DaemonAddress a;
+  toml::table file;
+  try {
+    file = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw CliError(kExitUsage, "--config " + path + ": " + std::string(e.description()));
+  }
+  if (const auto* daemon = file["daemon"].as_table()) {
+    a.listen = (*daemon)["listen"].value_or(std::string("127.0.0.1:8001"));
+    a.socket = (*daemon)["socket"].value_or(std::string());
+    a.state_dir = (*daemon)["state_dir"].value_or(std::string());
+  }
+  return a;
+}
+
+}  // namespace
+
 control::ControlClient connect_daemon(const GlobalOptions& g) {
-  std::string dir = control::default_state_dir();
+  // Flags beat the environment (CLI11 merges --url/NAUTILUS_URL and
+  // --token/NAUTILUS_TOKEN that way), and both beat the config file.
+  std::string config_path = control::find_config_file(g.config);
+  if (!g.config.empty() && access(g.config.c_str(), R_OK) != 0) {
+    throw CliError(kExitUsage, "--config " + g.config + ": cannot read the file");
+  }
+  DaemonAddress cfg = config_path.empty() ? DaemonAddress{} : read_config(config_path);
+  const char* env_dir = std::getenv("NAUTILUS_STATE_DIR");
+  std::string dir = (env_dir && *env_dir) || cfg.state_dir.empty() ? control::default_state_dir() : cfg.state_dir;
+
   std::string url = g.url;
-  if (url.empty()) url = control::read_state_file(dir, control::kAddressFile).value_or(control::kDefaultUrl);
+  // The address file records where the running daemon really listens (port 0
+  // picks one), so it beats the config file's listen setting.
+  if (url.empty()) url = control::read_state_file(dir, control::kAddressFile).value_or("");
+  if (url.empty() && !cfg.socket.empty()) url = "unix:" + cfg.socket;
+  if (url.empty() && !cfg.listen.empty() && !cfg.listen.ends_with(":0")) url = "http://" + cfg.listen;
+  if (url.empty()) url = control::kDefaultUrl;
   std::string token = g.token;
   if (token.empty()) token = control::read_state_file(dir, control::kTokenFile).value_or("");
   try {

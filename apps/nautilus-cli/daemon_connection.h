@@ -1,7 +1,9 @@
 // How CLI commands reach nautilusd: the URL from --url / NAUTILUS_URL, else the
-// address nautilusd recorded in its state directory (NAUTILUS_STATE_DIR), else
-// http://127.0.0.1:8001; the token from --token / NAUTILUS_TOKEN, else the
-// state directory's token file. Control-client failures become CliErrors with
+// address nautilusd recorded in its state directory (NAUTILUS_STATE_DIR, else
+// the config file's state_dir, else the default), else the config file's
+// socket or listen address, else http://127.0.0.1:8001; the token from
+// --token / NAUTILUS_TOKEN, else the state directory's token file. The config
+// file is --config, else the daemon's own search (NAUTILUS_CONFIG, XDG, /etc). Control-client failures become CliErrors with
 // the exit codes of nautilus(1).
 #pragma once
 

@@ -92,20 +92,6 @@ void check_bus_url(Checker& c, const toml::node* n, const std::string& where, co
 
 ConfigError::ConfigError(std::vector<std::string> errors) : std::runtime_error(join(errors)), errors_(std::move(errors)) {}
 
-std::string find_config_file(const std::string& explicit_path) {
-  if (!explicit_path.empty()) return explicit_path;
-  if (const char* e = std::getenv("NAUTILUS_CONFIG"); e && *e) return e;
-  std::vector<std::string> candidates;
-  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) candidates.push_back(std::string(x) + "/nautilus/nautilusd.toml");
-  if (const char* h = std::getenv("HOME"); h && *h) candidates.push_back(std::string(h) + "/.config/nautilus/nautilusd.toml");
-  candidates.push_back("/etc/nautilus/nautilusd.toml");
-  for (const auto& c : candidates) {
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(c, ec)) return c;
-  }
-  return {};
-}
-
 DaemonConfig load_config(const std::string& path, const EngineRegistry& registry) {
   DaemonConfig cfg;
   if (path.empty()) {

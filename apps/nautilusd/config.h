@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "control/state_dir.h"
 #include "engines/engine_host.h"
 #include "engines/registry.h"
 
@@ -37,10 +38,8 @@ class ConfigError : public std::runtime_error {
   std::vector<std::string> errors_;
 };
 
-// The file to use: `explicit_path` if given, else NAUTILUS_CONFIG, else the
-// first of $XDG_CONFIG_HOME/nautilus/nautilusd.toml, ~/.config/nautilus/...,
-// /etc/nautilus/nautilusd.toml that exists; "" when none does.
-std::string find_config_file(const std::string& explicit_path);
+// The file to use: control::find_config_file (shared with the CLI).
+using control::find_config_file;
 // Parses and validates; throws ConfigError listing every problem. An empty
 // path gives the built-in defaults (which start the heartbeat engine).
 DaemonConfig load_config(const std::string& path, const EngineRegistry& registry);

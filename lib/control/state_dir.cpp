@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <stdexcept>
+#include <vector>
 
 namespace nautilus::control {
 
@@ -19,6 +21,20 @@ std::string default_state_dir() {
   if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/nautilus";
   if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/state/nautilus";
   return "/tmp/nautilus-" + std::to_string(::geteuid());
+}
+
+std::string find_config_file(const std::string& explicit_path) {
+  if (!explicit_path.empty()) return explicit_path;
+  if (const char* e = std::getenv("NAUTILUS_CONFIG"); e && *e) return e;
+  std::vector<std::string> candidates;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) candidates.push_back(std::string(x) + "/nautilus/nautilusd.toml");
+  if (const char* h = std::getenv("HOME"); h && *h) candidates.push_back(std::string(h) + "/.config/nautilus/nautilusd.toml");
+  candidates.push_back("/etc/nautilus/nautilusd.toml");
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(c, ec)) return c;
+  }
+  return {};
 }
 
 void ensure_state_dir(const std::string& dir) {

@@ -13,6 +13,11 @@ inline constexpr const char* kAddressFile = "address";  // the control URL, one 
 inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8001";
 
 std::string default_state_dir();
+// nautilusd's config file: `explicit_path` if given, else NAUTILUS_CONFIG, else
+// the first of $XDG_CONFIG_HOME/nautilus/nautilusd.toml,
+// ~/.config/nautilus/nautilusd.toml, /etc/nautilus/nautilusd.toml that exists;
+// "" when none does. The daemon and the CLI search the same way.
+std::string find_config_file(const std::string& explicit_path);
 // Creates the directory (0700) when missing. Throws std::runtime_error.
 void ensure_state_dir(const std::string& dir);
 // Reads the token, creating a fresh random one (0600, no window with looser

@@ -301,3 +301,43 @@ TEST_CASE("e2e: SIGTERM during a publish flood loses no accepted high message") 
   INFO("accepted " << accepted.size() << ", received " << received.size());
   CHECK(lost == 0);
 }
+
+TEST_CASE("e2e: the CLI finds the daemon from --config alone; flags and environment beat the file") {
+  // The daemon's state dir is named only in its config file; the CLI gets the
+  // same file and no NAUTILUS_STATE_DIR.
+  std::string dir = temp_dir();
+  std::string state = dir + "/state";
+  std::string config = dir + "/nautilusd.toml";
+  std::ofstream(config) << "[daemon]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"" << state << "\"\n";
+  Proc daemon = Proc::spawn(kDaemon + " --config " + config + " --log-format json", dir, "daemon");
+  REQUIRE(eventually([&] { return fs::exists(state + "/address") || ::waitpid(daemon.pid, nullptr, WNOHANG) != 0; }));
+  REQUIRE(fs::exists(state + "/address"));
+
+  std::string cli = "env -u NAUTILUS_STATE_DIR -u NAUTILUS_URL -u NAUTILUS_CONFIG " + kCli;
+  auto ok = run(cli + " --config " + config + " status", dir);
+  CHECK(ok.rc == 0);
+  CHECK_THAT(ok.out, Catch::Contains("config " + config));
+  // The token comes from the state dir the file names: a mutating call works.
+  CHECK(run(cli + " --config " + config + " engine stop heartbeat", dir).rc == 0);
+  // NAUTILUS_CONFIG stands in for --config.
+  CHECK(run("env -u NAUTILUS_STATE_DIR -u NAUTILUS_URL NAUTILUS_CONFIG=" + config + " " + kCli + " status", dir).rc == 0);
+  // A flag beats the file: --url to a dead port is unreachable.
+  CHECK(run(cli + " --config " + config + " --url http://127.0.0.1:1 status", dir).rc == 3);
+  // The environment's state dir beats the file's: an empty one has no address
+  // file, the file's listen port 0 says nothing, so the CLI tries the default
+  // address, where no daemon listens.
+  std::string empty = dir + "/empty";
+  fs::create_directories(empty);
+  auto env_wins = run("env -u NAUTILUS_URL NAUTILUS_STATE_DIR=" + empty + " " + kCli + " --config " + config +
+                          " status", dir);
+  CHECK(env_wins.rc == 3);
+  CHECK_THAT(env_wins.err, Catch::Contains("127.0.0.1:8001"));
+  // A missing file is a usage error.
+  auto missing = run(cli + " --config " + dir + "/nope.toml status", dir);
+  CHECK(missing.rc == 2);
+  CHECK_THAT(missing.err, Catch::Contains("nope.toml"));
+
+  ::kill(daemon.pid, SIGTERM);
+  CHECK(daemon.wait() == 0);
+  fs::remove_all(dir);
+}
