@@ -9,6 +9,7 @@
 
 #include "bus/bus.h"
 #include "commands.h"
+#include "direct_bus.h"
 #include "control/control_client.h"
 #include "core/codec.h"
 #include "core/message.h"
@@ -91,16 +92,7 @@ void run_publish(const GlobalOptions& g, const PublishArgs& a) {
   auto start = std::chrono::steady_clock::now();
 
   if (!a.backend.empty()) {
-    std::unique_ptr<Bus> b;
-    try {
-      BusOptions o;
-      o.name = a.bus;
-      b = make_bus(a.backend, o);
-    } catch (const std::invalid_argument& e) {
-      throw CliError(kExitUsage, e.what());
-    } catch (const std::exception& e) {
-      throw CliError(kExitUnreachable, e.what());
-    }
+    std::unique_ptr<Bus> b = open_direct_bus(a.backend, a.bus);
     for (const auto& p : payloads) {
       for (std::uint64_t i = 0; i < a.count; ++i) {
         pace(start, published, a.rate);
@@ -156,16 +148,7 @@ void run_subscribe(const GlobalOptions& g, const SubscribeArgs& a) {
   auto deadline = std::chrono::milliseconds(static_cast<std::int64_t>(a.timeout_s * 1000));
   bool timed_out = false;
   if (!a.backend.empty()) {
-    std::unique_ptr<Bus> b;
-    try {
-      BusOptions o;
-      o.name = a.bus;
-      b = make_bus(a.backend, o);
-    } catch (const std::invalid_argument& e) {
-      throw CliError(kExitUsage, e.what());
-    } catch (const std::exception& e) {
-      throw CliError(kExitUnreachable, e.what());
-    }
+    std::unique_ptr<Bus> b = open_direct_bus(a.backend, a.bus);
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;

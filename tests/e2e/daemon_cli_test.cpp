@@ -341,3 +341,15 @@ TEST_CASE("e2e: the CLI finds the daemon from --config alone; flags and environm
   CHECK(daemon.wait() == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("e2e: a direct bus backend that cannot be reached exits 3, a bad one 2") {
+  std::string dir = temp_dir();
+  auto dead = run(kCli + " bus publish engine a.b '{}' --backend redis://127.0.0.1:1", dir);
+  CHECK(dead.rc == 3);
+  CHECK_THAT(dead.err, Catch::Contains("cannot reach redis://127.0.0.1:1"));
+  CHECK(run(kCli + " bench throughput --count 10 --backend redis://127.0.0.1:1", dir).rc == 3);
+  auto bad = run(kCli + " bus subscribe engine 'a.*' --backend kafka://x", dir);
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Catch::Contains("unknown bus URL"));
+  fs::remove_all(dir);
+}

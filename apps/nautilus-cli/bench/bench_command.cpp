@@ -3,6 +3,7 @@
 
 #include "bench/bench_scenarios.h"
 #include "commands.h"
+#include "direct_bus.h"
 
 namespace nautilus::cli {
 namespace {
@@ -34,16 +35,7 @@ void add_common(CLI::App* cmd, BenchArgs& a) {
 int run_and_print(const GlobalOptions& g, BenchArgs& a, bool latency) {
   a.cfg.mix = parse_priority_mix(a.mix);
   if (a.cfg.backend == "inproc") a.cfg.backend = "inproc://";
-  std::unique_ptr<Bus> bus;
-  try {
-    BusOptions o;
-    o.name = "bench";
-    bus = make_bus(a.cfg.backend, o);
-  } catch (const std::invalid_argument& e) {
-    throw CliError(kExitUsage, e.what());
-  } catch (const std::exception& e) {
-    throw CliError(kExitUnreachable, e.what());
-  }
+  std::unique_ptr<Bus> bus = open_direct_bus(a.cfg.backend, "bench");
   BenchReport r = latency ? run_latency(*bus, a.cfg) : run_throughput(*bus, a.cfg);
   if (g.json) {
     std::cout << r.to_json().dump() << std::endl;
