@@ -19,7 +19,7 @@ _nautilus() {
     --side) COMPREPLY=($(compgen -W "buy sell" -- "$cur")); return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "status engine bus data risk bench top $globals" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "status engine bus data risk bench $globals" -- "$cur")) ;;
     engine)
       if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list status start stop restart" -- "$cur"))
       else COMPREPLY=($(compgen -W "--json --help" -- "$cur")); fi ;;
@@ -29,7 +29,7 @@ _nautilus() {
         publish) COMPREPLY=($(compgen -W "marketdata engine --priority --type --source --count --rate --backend --help" -- "$cur")) ;;
         subscribe) COMPREPLY=($(compgen -W "marketdata engine --count --timeout --group --backend --json --help" -- "$cur")) ;;
       esac ;;
-    bench) [[ -z $sub ]] && COMPREPLY=($(compgen -W "throughput latency flash-crash hub" -- "$cur")) ;;
+    bench) [[ -z $sub ]] && COMPREPLY=($(compgen -W "throughput latency hub" -- "$cur")) ;;
     data) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "get sources stats" -- "$cur"))
           elif [[ $sub == get ]]; then COMPREPLY=($(compgen -W "--type --source --fresh --help" -- "$cur")); fi ;;
     risk) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "check state" -- "$cur"))

@@ -1,5 +1,5 @@
 # fish completion for nautilus(1)
-set -l cmds status engine bus data risk bench top
+set -l cmds status engine bus data risk bench
 complete -c nautilus -f
 complete -c nautilus -l url -r -d 'Control API URL (http://host:port or unix:/path)'
 complete -c nautilus -l token -r -d 'Bearer token'
@@ -12,7 +12,6 @@ complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a engine -d 'Co
 complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a bus -d 'Publish and subscribe'
 complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a data -d 'Cached market data'
 complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a bench -d 'Benchmarks'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Live latency table'
 complete -c nautilus -n "__fish_seen_subcommand_from engine; and not __fish_seen_subcommand_from list status start stop restart" -a 'list status start stop restart'
 complete -c nautilus -n "__fish_seen_subcommand_from bus; and not __fish_seen_subcommand_from publish subscribe" -a 'publish subscribe'
 complete -c nautilus -n "__fish_seen_subcommand_from publish subscribe" -a 'marketdata engine'
@@ -24,7 +23,7 @@ complete -c nautilus -n "__fish_seen_subcommand_from subscribe" -l count -x -d '
 complete -c nautilus -n "__fish_seen_subcommand_from subscribe" -l timeout -x -d 'Stop after S seconds'
 complete -c nautilus -n "__fish_seen_subcommand_from subscribe" -l group -x -d 'Consumer group'
 complete -c nautilus -n "__fish_seen_subcommand_from publish subscribe" -l backend -x -d 'Bus URL (no daemon)'
-complete -c nautilus -n "__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from throughput latency flash-crash hub" -a 'throughput latency flash-crash hub'
+complete -c nautilus -n "__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from throughput latency hub" -a 'throughput latency hub'
 complete -c nautilus -n "__fish_seen_subcommand_from data; and not __fish_seen_subcommand_from get sources stats" -a 'get sources stats'
 complete -c nautilus -n "__fish_seen_subcommand_from get" -l type -d 'tick quote trade bar level2 news fundamental economic'
 complete -c nautilus -n "__fish_seen_subcommand_from get" -l source -d 'Only this source'
