@@ -117,24 +117,25 @@ bool SyntheticFeed::in_crash(std::string_view symbol, std::int64_t t_ns) const {
   return false;
 }
 
-double SyntheticFeed::volume_mult(std::string_view symbol, std::int64_t step) const {
+double SyntheticFeed::crash_multiplier(std::string_view symbol, std::int64_t step,
+                                       double CrashEpisode::*field) const {
+  // Judged at the middle of the step, so a step straddling an episode's edge
+  // belongs to whichever side holds most of it.
   double m = 1.0;
   std::int64_t mid = config_.start_ns + step * config_.step_ns + config_.step_ns / 2;
   for (const auto& c : config_.crashes) {
     if (!c.symbol.empty() && c.symbol != symbol) continue;
-    if (mid >= c.start_ns && mid < c.start_ns + c.duration_ns) m = std::max(m, c.volume_multiplier);
+    if (mid >= c.start_ns && mid < c.start_ns + c.duration_ns) m = std::max(m, c.*field);
   }
   return m;
 }
 
+double SyntheticFeed::volume_mult(std::string_view symbol, std::int64_t step) const {
+  return crash_multiplier(symbol, step, &CrashEpisode::volume_multiplier);
+}
+
 double SyntheticFeed::vol_mult(std::string_view symbol, std::int64_t step) const {
-  double m = 1.0;
-  std::int64_t mid = config_.start_ns + step * config_.step_ns + config_.step_ns / 2;
-  for (const auto& c : config_.crashes) {
-    if (!c.symbol.empty() && c.symbol != symbol) continue;
-    if (mid >= c.start_ns && mid < c.start_ns + c.duration_ns) m = std::max(m, c.volatility_multiplier);
-  }
-  return m;
+  return crash_multiplier(symbol, step, &CrashEpisode::volatility_multiplier);
 }
 
 double SyntheticFeed::log_close(Path& p, std::string_view symbol, std::int64_t step) {

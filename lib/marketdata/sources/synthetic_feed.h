@@ -111,6 +111,7 @@ class SyntheticFeed {
   double crash_log_move(std::string_view symbol, std::int64_t step) const;
   double volume_mult(std::string_view symbol, std::int64_t step) const;
   double vol_mult(std::string_view symbol, std::int64_t step) const;
+  double crash_multiplier(std::string_view symbol, std::int64_t step, double CrashEpisode::*field) const;
   double round_tick(double price) const;
 
   SyntheticConfig config_;
