@@ -14,5 +14,6 @@ void add_bus_commands(CLI::App& app, GlobalOptions& global);      // bus publish
 void add_data_commands(CLI::App& app, GlobalOptions& global);     // data get|sources|stats
 void add_hub_bench_command(CLI::App& app, GlobalOptions& global); // bench hub (after add_bench_commands)
 void add_risk_commands(CLI::App& app, GlobalOptions& global);     // risk check|state
+void add_top_command(CLI::App& app, GlobalOptions& global);       // top
 
 }  // namespace nautilus::cli

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   add_data_commands(app, g);
   add_hub_bench_command(app, g);
   add_risk_commands(app, g);
+  add_top_command(app, g);
 
   try {
     app.parse(argc, argv);
