@@ -8,7 +8,7 @@ packages=(
   catch2 nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libhiredis-dev libtomlplusplus-dev libsystemd-dev libcurl4-openssl-dev
   libboost-dev libconcurrentqueue-dev
-  redis-server redis-tools
+  redis-server redis-tools nats-server libnats-dev
   man-db groff-base bash-completion jq linux-perf
   prometheus
 )

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bus/delivery_latency.h"
 #include "core/clock.h"
 #include "core/histogram.h"
 #include "core/message.h"
@@ -47,7 +48,9 @@ struct SubscriberStats {
   std::uint64_t handler_errors = 0;
   std::uint64_t queue_depth = 0;
   std::array<std::uint64_t, kPriorityCount> depth_by_priority{};
-  HistogramSnapshot latency_ns;  // publish-to-handler
+  HistogramSnapshot latency_ns;  // publish-to-handler, all priorities
+  std::array<HistogramSnapshot, kPriorityCount> latency_by_priority;
+  std::vector<FamilyStats> families;
 };
 
 struct BusStats {
@@ -61,6 +64,7 @@ struct BusStats {
   std::uint64_t decode_errors = 0;  // entries that failed to decode (Redis)
   std::uint64_t handler_errors = 0;
   std::array<HistogramSnapshot, kPriorityCount> latency_ns_by_priority;
+  std::vector<FamilyStats> families;  // by topic family, over all subscribers
   std::vector<SubscriberStats> subscribers;
 };
 

@@ -88,7 +88,7 @@ class SubState {
         in_handler_.store(true, std::memory_order_relaxed);
         auto now = clock_.now_ns();
         t_delivery_ns = now;
-        latency_[i].record_single_writer(now > msg->timestamp_ns ? static_cast<std::uint64_t>(now - msg->timestamp_ns) : 0);
+        latency_.record(*msg, now);
         try {
           handler_(msg);
         } catch (...) {
@@ -147,11 +147,10 @@ class SubState {
     for (std::size_t i = 0; i < kPriorityCount; ++i) {
       s.depth_by_priority[i] = lanes_[i]->size();
       s.queue_depth += s.depth_by_priority[i];
-      s.latency_ns.merge(latency_[i].snapshot());
     }
+    latency_.fill(s);
     return s;
   }
-  HistogramSnapshot latency(std::size_t lane) const { return latency_[lane].snapshot(); }
 
  private:
   bool wait_for_room(LaneQueue& lane, MessagePtr& copy) {
@@ -213,7 +212,7 @@ class SubState {
   SubscribeOptions options_;
   Clock& clock_;
   std::array<std::unique_ptr<LaneQueue>, kPriorityCount> lanes_;
-  std::array<LatencyHistogram, kPriorityCount> latency_;
+  DeliveryLatency latency_;
   // Grouped by who writes them, a cache line each, so a publisher checking
   // closed_/parked_ does not miss on the line the delivery thread just wrote.
   alignas(64) std::atomic<bool> closed_{false};    // read per push, written once
@@ -300,10 +299,7 @@ class BusCore {
     sub->close();
     SubscriberStats s = sub->stats();
     std::lock_guard lock(mu_);
-    retired_delivered_ += s.delivered;
-    retired_dropped_ += s.dropped;
-    retired_errors_ += s.handler_errors;
-    for (std::size_t i = 0; i < kPriorityCount; ++i) retired_latency_[i].merge(sub->latency(i));
+    retired_.add(s);
   }
 
   bool drain(std::chrono::milliseconds timeout) {
@@ -345,18 +341,13 @@ class BusCore {
     out.published = published_.load(std::memory_order_relaxed);
     out.rejected = rejected_.load(std::memory_order_relaxed);
     std::lock_guard lock(mu_);
-    out.delivered = retired_delivered_;
-    out.dropped = retired_dropped_;
-    out.handler_errors = retired_errors_;
-    for (std::size_t i = 0; i < kPriorityCount; ++i) out.latency_ns_by_priority[i] = retired_latency_[i];
+    DeliveryTotals totals = retired_;
     for (const auto& s : subs_) {
       SubscriberStats ss = s->stats();
-      out.delivered += ss.delivered;
-      out.dropped += ss.dropped;
-      out.handler_errors += ss.handler_errors;
-      for (std::size_t i = 0; i < kPriorityCount; ++i) out.latency_ns_by_priority[i].merge(s->latency(i));
+      totals.add(ss);
       out.subscribers.push_back(std::move(ss));
     }
+    totals.copy_to(out);
     return out;
   }
 
@@ -410,8 +401,7 @@ class BusCore {
   std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> rejected_{0};
-  std::uint64_t retired_delivered_ = 0, retired_dropped_ = 0, retired_errors_ = 0;
-  std::array<HistogramSnapshot, kPriorityCount> retired_latency_;
+  DeliveryTotals retired_;  // closed subscriptions
 };
 
 class InprocSubscription final : public Subscription {

@@ -314,7 +314,6 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   ConnState state() const { return conn_.state(); }
   std::uint64_t empty_reads() const { return empty_reads_.load(std::memory_order_acquire); }
   bool threaded() const { return options_.mode == DeliveryMode::kThread; }
-  HistogramSnapshot latency(std::size_t lane) const { return latency_[lane].snapshot(); }
   bool busy() const { return in_handler_.load(std::memory_order_acquire); }
 
  private:
@@ -370,7 +369,7 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::vector<MessageId> polled_failed_;
   std::mutex poll_mu_;  // one poller at a time
 
-  std::array<LatencyHistogram, kPriorityCount> latency_;
+  DeliveryLatency latency_;
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> handler_errors_{0};
   Counter duplicates_;
@@ -461,10 +460,7 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
     auto it = std::find(subs_.begin(), subs_.end(), s);
     if (it == subs_.end()) return;
     subs_.erase(it);
-    SubscriberStats st = s->stats();
-    retired_delivered_ += st.delivered;
-    retired_errors_ += st.handler_errors;
-    for (std::size_t i = 0; i < kPriorityCount; ++i) retired_latency_[i].merge(s->latency(i));
+    retired_.add(s->stats());
   }
 
   bool drain(std::chrono::milliseconds timeout) {
@@ -524,17 +520,14 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
     out.rejected = rejected_.load(std::memory_order_relaxed) + write_errors_.load(std::memory_order_relaxed);
     out.decode_errors = decode_errors_shared_.load(std::memory_order_relaxed);
     std::lock_guard lock(subs_mu_);
-    out.delivered = retired_delivered_;
-    out.handler_errors = retired_errors_;
-    for (std::size_t i = 0; i < kPriorityCount; ++i) out.latency_ns_by_priority[i] = retired_latency_[i];
+    DeliveryTotals totals = retired_;
     for (const auto& s : subs_) {
       if (redis::severity(s->state()) > redis::severity(worst)) worst = s->state();
       SubscriberStats ss = s->stats();
-      out.delivered += ss.delivered;
-      out.handler_errors += ss.handler_errors;
-      for (std::size_t i = 0; i < kPriorityCount; ++i) out.latency_ns_by_priority[i].merge(s->latency(i));
+      totals.add(ss);
       out.subscribers.push_back(std::move(ss));
     }
+    totals.copy_to(out);
     out.state = std::string(redis::to_string(worst));
     return out;
   }
@@ -745,8 +738,7 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
 
   mutable std::mutex subs_mu_;
   std::vector<std::shared_ptr<RedisSub>> subs_;
-  std::uint64_t retired_delivered_ = 0, retired_errors_ = 0;
-  std::array<HistogramSnapshot, kPriorityCount> retired_latency_;
+  DeliveryTotals retired_;  // closed subscriptions
 };
 
 // ---- RedisSub implementation -----------------------------------------------------
@@ -963,8 +955,7 @@ bool RedisSub::dead_letter(std::size_t stream, std::string_view entry_id, const 
 
 void RedisSub::deliver_now(std::size_t stream, std::string_view entry_id, MessagePtr msg, long long deliveries) {
   (void)deliveries;
-  std::size_t lane = lane_of(msg->priority);
-  latency_[lane].record_signed(core_->clock().now_ns() - msg->timestamp_ns);
+  latency_.record(*msg, core_->clock().now_ns());
   in_handler_.store(true, std::memory_order_release);
   bool ok = true;
   try {
@@ -1208,7 +1199,7 @@ std::size_t RedisSub::poll(std::size_t max) {
       }
       if (!got) break;
     }
-    latency_[lane_of(e.msg->priority)].record_signed(core_->clock().now_ns() - e.msg->timestamp_ns);
+    latency_.record(*e.msg, core_->clock().now_ns());
     bool ok = true;
     try {
       handler_(e.msg);
@@ -1241,7 +1232,7 @@ SubscriberStats RedisSub::stats() const {
       s.queue_depth += local_[i].size();
     }
   }
-  for (std::size_t i = 0; i < kPriorityCount; ++i) s.latency_ns.merge(latency_[i].snapshot());
+  latency_.fill(s);
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/codec.h"
+#include "core/histogram_json.h"
 #include "core/message.h"
 
 namespace nautilus::control {
@@ -163,22 +164,33 @@ void handle_subscribe(ApiContext& ctx, const HttpRequest& req, StreamWriter& out
 
 nlohmann::json bus_json(Bus& b) {
   BusStats s = b.stats();
+  std::uint64_t queue_depth = 0;
   nlohmann::json subs = nlohmann::json::array();
   for (const auto& ss : s.subscribers) {
+    queue_depth += ss.queue_depth;
     subs.push_back({{"name", ss.name}, {"pattern", ss.pattern}, {"delivered", ss.delivered},
-                    {"dropped", ss.dropped}, {"handler_errors", ss.handler_errors}, {"queue_depth", ss.queue_depth}});
+                    {"dropped", ss.dropped}, {"handler_errors", ss.handler_errors}, {"queue_depth", ss.queue_depth},
+                    {"latency", latency_summary_json(ss.latency_ns)}});
   }
   nlohmann::json lat = nlohmann::json::object();
+  HistogramSnapshot all;
   for (Priority p : kAllPriorities) {
     const HistogramSnapshot& h = s.latency_ns_by_priority[lane_of(p)];
+    all.merge(h);
     if (h.count() == 0) continue;
-    lat[std::string(to_string(p))] = {{"count", h.count()}, {"p50_ns", h.percentile(0.5)},
-                                      {"p99_ns", h.percentile(0.99)}, {"max_ns", h.max()}};
+    lat[std::string(to_string(p))] = latency_summary_json(h);
+  }
+  nlohmann::json families = nlohmann::json::array();
+  for (const auto& f : s.families) {
+    nlohmann::json fj = {{"family", f.family}, {"delivered", f.delivered}, {"latency", latency_summary_json(f.latency_ns)}};
+    if (f.chain_ns.count() > 0) fj["chain"] = latency_summary_json(f.chain_ns);
+    families.push_back(std::move(fj));
   }
   return {{"name", s.name}, {"backend", s.backend}, {"state", s.state}, {"published", s.published},
           {"delivered", s.delivered}, {"dropped", s.dropped}, {"rejected", s.rejected},
-          {"decode_errors", s.decode_errors}, {"handler_errors", s.handler_errors},
-          {"latency", lat}, {"subscribers", subs}};
+          {"decode_errors", s.decode_errors}, {"handler_errors", s.handler_errors}, {"queue_depth", queue_depth},
+          {"latency", lat}, {"latency_all", latency_summary_json(all)}, {"families", families},
+          {"subscribers", subs}};
 }
 
 nlohmann::json engines_json(EngineHost& host) {
@@ -205,6 +217,29 @@ std::string num(double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.9g", v);
   return buf;
+}
+
+// Calls fn(path, value) for every number and bool under `j`. Objects add
+// their keys to the path; arrays of objects that have a "name" add that name
+// (so a hub's per-source list becomes sources_<name>_calls); other arrays are
+// skipped, as are deeper levels than a dashboard could use.
+template <typename Fn>
+void for_each_numeric_leaf(const nlohmann::json& j, const std::string& path, int depth, const Fn& fn) {
+  if (depth > 4) return;
+  auto join = [&](const std::string& key) { return path.empty() ? key : path + "_" + key; };
+  if (j.is_number()) {
+    fn(path, j.get<double>());
+  } else if (j.is_boolean()) {
+    fn(path, j.get<bool>() ? 1.0 : 0.0);
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) for_each_numeric_leaf(v, join(k), depth + 1, fn);
+  } else if (j.is_array()) {
+    for (const auto& item : j) {
+      if (item.is_object() && item.contains("name") && item["name"].is_string()) {
+        for_each_numeric_leaf(item, join(item["name"].get<std::string>()), depth + 1, fn);
+      }
+    }
+  }
 }
 
 // Delivery latency bucket bounds, seconds.
@@ -299,7 +334,8 @@ void install_api_routes(ControlServer& server, ApiContext& ctx) {
 
   server.add_route("GET", "/api/v1/stats", [&ctx, &server](const HttpRequest&) {
     auto s = server.stats();
-    return HttpResponse::json({{"buses", {bus_json(ctx.router.marketdata()), bus_json(ctx.router.engine())}},
+    return HttpResponse::json({{"time_ns", wall_now_ns()},
+                               {"buses", {bus_json(ctx.router.marketdata()), bus_json(ctx.router.engine())}},
                                {"engines", engines_json(ctx.host)},
                                {"control", {{"requests", s.requests}, {"errors_4xx", s.errors_4xx},
                                             {"errors_5xx", s.errors_5xx}, {"active_connections", s.active_connections},
@@ -375,6 +411,32 @@ std::string render_metrics(ApiContext& ctx, const ControlServer::Stats& server) 
                      b.latency_ns_by_priority[lane_of(p)]);
     }
   }
+  o << "# HELP nautilus_bus_family_delivered_total Messages handed to subscribers, by topic family.\n";
+  o << "# TYPE nautilus_bus_family_delivered_total counter\n";
+  for (const auto& b : buses) {
+    for (const auto& f : b.families) {
+      o << "nautilus_bus_family_delivered_total{bus=\"" << esc(b.name) << "\",family=\"" << esc(f.family) << "\"} "
+        << f.delivered << "\n";
+    }
+  }
+  o << "# HELP nautilus_bus_family_latency_seconds Publish-to-handler latency by topic family.\n";
+  o << "# TYPE nautilus_bus_family_latency_seconds histogram\n";
+  for (const auto& b : buses) {
+    for (const auto& f : b.families) {
+      histogram_text(o, "nautilus_bus_family_latency_seconds",
+                     "bus=\"" + esc(b.name) + "\",family=\"" + esc(f.family) + "\"", f.latency_ns);
+    }
+  }
+  o << "# HELP nautilus_chain_latency_seconds End-to-end latency from a chain's origin (origin_ns) to its handler, "
+       "by the topic family of the last hop.\n";
+  o << "# TYPE nautilus_chain_latency_seconds histogram\n";
+  for (const auto& b : buses) {
+    for (const auto& f : b.families) {
+      if (f.chain_ns.count() == 0) continue;
+      histogram_text(o, "nautilus_chain_latency_seconds",
+                     "bus=\"" + esc(b.name) + "\",family=\"" + esc(f.family) + "\"", f.chain_ns);
+    }
+  }
 
   auto engines = ctx.host.list();
   o << "# HELP nautilus_engine_state Current lifecycle state (1 for the state the engine is in).\n";
@@ -393,6 +455,26 @@ std::string render_metrics(ApiContext& ctx, const ControlServer::Stats& server) 
   for (const auto& e : engines) o << "nautilus_engine_errors_total{engine=\"" << esc(e.name) << "\"} " << e.health.errors << "\n";
   o << "# HELP nautilus_engine_restart_attempts Consecutive supervisor restarts.\n# TYPE nautilus_engine_restart_attempts gauge\n";
   for (const auto& e : engines) o << "nautilus_engine_restart_attempts{engine=\"" << esc(e.name) << "\"} " << e.restart_attempts << "\n";
+
+  o << "# HELP nautilus_engine_dropped_total Messages dropped by the engine's full subscriber queues.\n";
+  o << "# TYPE nautilus_engine_dropped_total counter\n";
+  for (const auto& e : engines) o << "nautilus_engine_dropped_total{engine=\"" << esc(e.name) << "\"} " << e.health.dropped << "\n";
+  o << "# HELP nautilus_engine_queue_depth Messages waiting in the engine's subscriber queues.\n";
+  o << "# TYPE nautilus_engine_queue_depth gauge\n";
+  for (const auto& e : engines) o << "nautilus_engine_queue_depth{engine=\"" << esc(e.name) << "\"} " << e.health.queue_depth << "\n";
+  o << "# HELP nautilus_engine_delivery_latency_seconds Publish-to-handler latency of the engine's subscriptions.\n";
+  o << "# TYPE nautilus_engine_delivery_latency_seconds histogram\n";
+  for (const auto& e : engines) {
+    if (!e.configured) continue;
+    histogram_text(o, "nautilus_engine_delivery_latency_seconds", "engine=\"" + esc(e.name) + "\"", e.health.latency_ns);
+  }
+  o << "# HELP nautilus_engine_metric The engine's own numeric metrics (its health \"metrics\" object, flattened).\n";
+  o << "# TYPE nautilus_engine_metric gauge\n";
+  for (const auto& e : engines) {
+    for_each_numeric_leaf(e.health.metrics, "", 0, [&](const std::string& key, double v) {
+      o << "nautilus_engine_metric{engine=\"" << esc(e.name) << "\",metric=\"" << esc(key) << "\"} " << num(v) << "\n";
+    });
+  }
 
   o << "# HELP nautilus_control_requests_total Control API requests answered.\n# TYPE nautilus_control_requests_total counter\n";
   o << "nautilus_control_requests_total " << server.requests << "\n";

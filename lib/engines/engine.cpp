@@ -161,7 +161,12 @@ EngineHealth Engine::health() const {
   {
     std::lock_guard lock(mu_);
     h.last_error = last_error_;
-    for (const auto& s : subs_) h.queue_depth += s->stats().queue_depth;
+    for (const auto& s : subs_) {
+      SubscriberStats st = s->stats();
+      h.queue_depth += st.queue_depth;
+      h.dropped += st.dropped;
+      h.latency_ns.merge(st.latency_ns);
+    }
   }
   try {
     h.metrics = metrics();

@@ -23,6 +23,7 @@
 
 #include "bus/router.h"
 #include "core/clock.h"
+#include "core/histogram.h"
 
 namespace nautilus {
 
@@ -44,6 +45,8 @@ struct EngineHealth {
   std::uint64_t messages = 0;
   std::uint64_t errors = 0;               // handler exceptions
   std::uint64_t queue_depth = 0;
+  std::uint64_t dropped = 0;              // by its full subscriber queues
+  HistogramSnapshot latency_ns;           // publish-to-handler over its subscriptions
   std::string last_error;
   nlohmann::json metrics = nlohmann::json::object();  // the engine's own
 };

@@ -4,6 +4,8 @@
 #include <deque>
 #include <stdexcept>
 
+#include "core/histogram_json.h"
+
 namespace nautilus {
 
 // Timer callbacks hold a shared_ptr to this; the host's destructor clears
@@ -40,6 +42,8 @@ nlohmann::json to_json(const EngineInfo& i) {
           {"messages", h.messages},
           {"errors", h.errors},
           {"queue_depth", h.queue_depth},
+          {"dropped", h.dropped},
+          {"latency", latency_summary_json(h.latency_ns)},
           {"last_error", h.last_error},
           {"restart_attempts", i.restart_attempts},
           {"parked", i.parked},

@@ -123,6 +123,12 @@ TEST_CASE("redis: publish and subscribe round trip with readable stream fields",
   CHECK(st.state == "CONNECTED");
   CHECK(st.published == 2);
   CHECK(st.delivered == 1);
+  // The same per-family recorder as in-process: origin_ns 123 makes it a chain.
+  REQUIRE(st.families.size() == 1);
+  CHECK(st.families[0].family == "risk.alert");
+  CHECK(st.families[0].delivered == 1);
+  CHECK(st.families[0].chain_ns.count() == 1);
+  CHECK(st.latency_ns_by_priority[lane_of(Priority::kUrgent)].count() == 1);
 }
 
 TEST_CASE("redis: fan-out across groups, load sharing within a group", "[redis]") {

@@ -31,6 +31,14 @@ class EchoEngine final : public Engine {
 
  protected:
   void on_start(EngineContext&) override {}
+  // The shapes /metrics flattens: numbers, bools, nesting, named lists.
+  nlohmann::json metrics() const override {
+    return {{"hit_rate", 0.5},
+            {"ready", true},
+            {"cache", {{"entries", 7}}},
+            {"sources", {{{"name", "synthetic"}, {"calls", 3}}}},
+            {"label", "not a number"}};
+  }
 };
 
 constexpr const char* kToken = "test-token-0123456789";
@@ -222,10 +230,32 @@ TEST_CASE("control API: /metrics is Prometheus text with well-formed histograms"
   CHECK_THAT(text, Catch::Contains("nautilus_bus_published_total{bus=\"engine\"} 52"));
   CHECK_THAT(text, Catch::Contains("nautilus_engine_state{engine=\"echo\",state=\"RUNNING\"} 1"));
   auto h = nautilus::test::check_histograms(text);
-  CHECK(h.histograms == 10);
+  // 2 buses x 5 priorities, the one topic family seen ("m.x"), the one engine.
+  CHECK(h.histograms == 12);
   CHECK(h.problems.empty());
   for (const auto& p : h.problems) INFO(p);
   CHECK_THAT(text, Catch::Contains("nautilus_bus_delivery_latency_seconds_count{bus=\"engine\",priority=\"high\"} 25"));
+  CHECK_THAT(text, Catch::Contains("nautilus_bus_family_latency_seconds_count{bus=\"engine\",family=\"m.x\"} 50"));
+  CHECK_THAT(text, Catch::Contains("nautilus_bus_family_delivered_total{bus=\"engine\",family=\"m.x\"} 50"));
+  CHECK_THAT(text, Catch::Contains("nautilus_engine_delivery_latency_seconds_count{engine=\"echo\"}"));
+  CHECK_THAT(text, Catch::Contains("nautilus_engine_metric{engine=\"echo\",metric=\"hit_rate\"} 0.5\n"));
+  CHECK_THAT(text, Catch::Contains("nautilus_engine_metric{engine=\"echo\",metric=\"ready\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("nautilus_engine_metric{engine=\"echo\",metric=\"cache_entries\"} 7\n"));
+  CHECK_THAT(text, Catch::Contains("nautilus_engine_metric{engine=\"echo\",metric=\"sources_synthetic_calls\"} 3\n"));
+  CHECK_THAT(text, !Catch::Contains("metric=\"label\""));
+
+  // The same figures as JSON on /api/v1/stats.
+  auto stats = c.get("/api/v1/stats").body;
+  const auto& engine_bus = stats["buses"][1];
+  CHECK(engine_bus["name"] == "engine");
+  REQUIRE(engine_bus["families"].size() == 1);
+  CHECK(engine_bus["families"][0]["family"] == "m.x");
+  CHECK(engine_bus["families"][0]["delivered"] == 50);
+  CHECK(engine_bus["families"][0]["latency"]["count"] == 50);
+  CHECK(engine_bus["latency"]["high"]["count"] == 25);
+  CHECK(engine_bus["latency_all"]["count"] == 50);
+  for (const char* k : {"p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "mean_ns"}) CHECK(engine_bus["latency_all"].contains(k));
+  CHECK(stats["time_ns"].get<std::int64_t>() > 0);
 }
 
 TEST_CASE("the histogram check catches broken histograms") {
