@@ -17,9 +17,12 @@ _nautilus() {
     --type) COMPREPLY=($(compgen -W "market_data tick quote trade bar level2 fundamental economic news risk_alert risk_metric trading_signal order fill position_update portfolio_update ml_prediction regime_change vpin_toxicity flash_crash_warning feature_update factor_update margin_status performance_metric engine_status system_health" -- "$cur")); return ;;
     --url|--token|--count|--rate|--timeout|--group|--backend|--duration|--symbol|--quantity|--price|--id) return ;;
     --side) COMPREPLY=($(compgen -W "buy sell" -- "$cur")); return ;;
+    --sort) COMPREPLY=($(compgen -W "rate p50 p90 p99 p999 max queue drops errors name" -- "$cur")); return ;;
+    --interval) return ;;
   esac
   case "$cmd" in
-    "") COMPREPLY=($(compgen -W "status engine bus data risk bench $globals" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "status engine bus data risk bench top $globals" -- "$cur")) ;;
+    top) COMPREPLY=($(compgen -W "--interval --once --sort --json --help" -- "$cur")) ;;
     engine)
       if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "list status start stop restart" -- "$cur"))
       else COMPREPLY=($(compgen -W "--json --help" -- "$cur")); fi ;;

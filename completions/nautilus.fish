@@ -1,5 +1,5 @@
 # fish completion for nautilus(1)
-set -l cmds status engine bus data risk bench
+set -l cmds status engine bus data risk bench top
 complete -c nautilus -f
 complete -c nautilus -l url -r -d 'Control API URL (http://host:port or unix:/path)'
 complete -c nautilus -l token -r -d 'Bearer token'
@@ -35,3 +35,7 @@ complete -c nautilus -n "__fish_seen_subcommand_from check" -l side -x -a 'buy s
 complete -c nautilus -n "__fish_seen_subcommand_from check" -l quantity -x -d 'Quantity'
 complete -c nautilus -n "__fish_seen_subcommand_from check" -l price -x -d 'Limit price'
 complete -c nautilus -n "__fish_seen_subcommand_from check" -l id -x -d 'Order id'
+complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Live latency table'
+complete -c nautilus -n "__fish_seen_subcommand_from top" -l interval -x -d 'Seconds between polls'
+complete -c nautilus -n "__fish_seen_subcommand_from top" -l once -d 'One snapshot, then exit'
+complete -c nautilus -n "__fish_seen_subcommand_from top" -l sort -x -a 'rate p50 p90 p99 p999 max queue drops errors name' -d 'Order within each group'
