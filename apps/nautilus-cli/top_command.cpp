@@ -32,6 +32,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
+using OJson = nlohmann::ordered_json;  // output: fields in the documented order
 using Num = std::optional<double>;
 
 struct TopOptions {
@@ -75,7 +76,7 @@ Num sum(Num a, Num b) {
 }
 
 // Integral values stay integers in the JSON output; absent ones are null.
-Json out(Num v) {
+OJson out(Num v) {
   if (!v) return nullptr;
   if (*v == std::floor(*v) && std::fabs(*v) < 9.0e15) return static_cast<std::int64_t>(*v);
   return *v;
@@ -89,7 +90,7 @@ Latency latency_of(const Json& l) {
   return {num(l, "p50_ns"), num(l, "p90_ns"), num(l, "p99_ns"), num(l, "p999_ns"), num(l, "max_ns")};
 }
 
-Json latency_json(const Latency& l) {
+OJson latency_json(const Latency& l) {
   return {{"p50_ns", out(l.p50)}, {"p90_ns", out(l.p90)}, {"p99_ns", out(l.p99)}, {"p999_ns", out(l.p999)},
           {"max_ns", out(l.max)}};
 }
@@ -110,7 +111,7 @@ struct Row {
   Num queue, drops, errors;
   std::string state;
   bool drops_grew = false, errors_grew = false;
-  Json extra = Json::object();  // group-specific fields for --json
+  OJson extra = OJson::object();  // group-specific fields for --json
 };
 
 struct Snapshot {
@@ -176,7 +177,7 @@ std::array<std::vector<Row>, kGroupCount> rows_of(const Json& body) {
       r2.drops = num(f, "dropped");
       if (f.contains("chain") && f["chain"].is_object()) r2.chain = latency_of(f["chain"]);
       r2.extra = {{"bus", bus}, {"family", family}, {"delivered", out(r2.counter)},
-                  {"chain", r2.chain ? latency_json(*r2.chain) : Json(nullptr)}};
+                  {"chain", r2.chain ? latency_json(*r2.chain) : OJson(nullptr)}};
       g[kFamilies].push_back(std::move(r2));
     }
   }
@@ -314,21 +315,22 @@ std::string interval_text(double s) {
   return buf;
 }
 
-Json snapshot_json(const Snapshot& s, const std::string& sort) {
-  Json j = {{"time", iso_time(s.wall)},
-            {"interval_s", s.interval_s ? Json(std::round(*s.interval_s * 1e6) / 1e6) : Json(nullptr)},
-            {"sort", sort}};
+OJson snapshot_json(const Snapshot& s, const std::string& sort) {
+  OJson j = {{"time", iso_time(s.wall)},
+             {"interval_s", s.interval_s ? OJson(std::round(*s.interval_s * 1e6) / 1e6) : OJson(nullptr)},
+             {"sort", sort}};
   for (std::size_t g = 0; g < kGroupCount; ++g) {
-    Json rows = Json::array();
+    OJson rows = OJson::array();
     for (const auto& r : s.groups[g]) {
-      Json row = {{"name", r.name},
-                  {"msgs_per_s", r.rate ? Json(std::round(*r.rate * 100) / 100) : Json(nullptr)}};
-      row.update(latency_json(r.lat));
+      OJson row = {{"name", r.name},
+                   {"msgs_per_s", r.rate ? OJson(std::round(*r.rate * 100) / 100) : OJson(nullptr)}};
+      OJson lat = latency_json(r.lat);  // items() refers to it: keep it alive through the loop
+      for (auto& [k, v] : lat.items()) row[k] = v;
       row["queue_depth"] = out(r.queue);
       row["dropped"] = out(r.drops);
       row["errors"] = out(r.errors);
-      row["state"] = r.state.empty() ? Json(nullptr) : Json(r.state);
-      row.update(r.extra);
+      row["state"] = r.state.empty() ? OJson(nullptr) : OJson(r.state);
+      for (auto& [k, v] : r.extra.items()) row[k] = v;
       rows.push_back(std::move(row));
     }
     j[kGroupJson[g]] = std::move(rows);
@@ -459,7 +461,7 @@ std::vector<std::string> render_table(const Snapshot& s, bool color, std::size_t
       if (width > 0 && used + sep.size() + display_width(piece) > width) piece = clip(piece, width - used - sep.size());
       used += sep.size() + display_width(piece);
       text += sep;
-      const char* col = header ? kBold : cells[c].color;
+      const char* col = header ? nullptr : cells[c].color;
       if (color && col && cells[c].text != "-") {
         // Colour the value, not the padding, so alignment stays exact.
         std::size_t lead = piece.find_first_not_of(' ');
@@ -471,7 +473,7 @@ std::vector<std::string> render_table(const Snapshot& s, bool color, std::size_t
       }
     }
     while (!text.empty() && text.back() == ' ') text.pop_back();
-    return text;
+    return header && color ? kBold + text + kReset : text;
   };
 
   std::vector<std::string> lines;
