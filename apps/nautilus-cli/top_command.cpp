@@ -436,13 +436,17 @@ std::vector<std::string> render_table(const Snapshot& s, bool color, std::size_t
     }
     return t + (n > 0 ? 2 * (n - 1) : 0);
   };
-  if (width > 0) {
+  if (width > 0 && total() > width) {
+    // Drop the least telling columns until the rest fits beside a short
+    // name, then give the name whatever room is left.
     constexpr std::size_t kMinName = 14;
-    if (total() > width && w[kName] > kMinName) w[kName] = std::max(kMinName, w[kName] - (total() - width));
+    const std::size_t full_name = w[kName];
+    w[kName] = std::min(full_name, kMinName);
     for (Col c : kDropOrder) {
       if (total() <= width) break;
       shown[c] = false;
     }
+    if (std::size_t t = total(); t < width) w[kName] = std::min(full_name, w[kName] + (width - t));
   }
 
   auto line = [&](const std::array<Cell, kCols>& cells, bool header) {
