@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "bus/recent_ids.h"
 #include "bus/redis_connection.h"
 #include "bus/redis_layout.h"
 #include "core/codec.h"
@@ -251,34 +252,6 @@ Status decode_entry(const redisReply* fields, Message& m) {
   return Status::ok();
 }
 
-struct MessageIdHash {
-  std::size_t operator()(const MessageId& id) const {
-    return std::hash<std::uint64_t>{}(id.time * 0x9e3779b97f4a7c15ull ^ id.node);
-  }
-};
-
-// Remembers the ids this consumer has handled and ACKed, so an entry written
-// twice (a publisher resent it after losing the XADD reply) or reclaimed after a
-// lost ACK is not handed to the handler a second time.
-class RecentIds {
- public:
-  explicit RecentIds(std::size_t capacity) : capacity_(capacity) {}
-  bool contains(const MessageId& id) const { return set_.count(id) != 0; }
-  void insert(const MessageId& id) {
-    if (!set_.insert(id).second) return;
-    order_.push_back(id);
-    if (order_.size() > capacity_) {
-      set_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
-
- private:
-  std::size_t capacity_;
-  std::unordered_set<MessageId, MessageIdHash> set_;
-  std::deque<MessageId> order_;
-};
-
 class BusCore;
 
 // ---- subscriber ----------------------------------------------------------------
@@ -350,7 +323,7 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::vector<StreamState> streams_;
   std::unordered_map<std::string, std::size_t> stream_index_;
   std::unordered_map<std::string, bool> match_cache_;
-  RecentIds recent_{1 << 16};
+  redis::RecentIds recent_{1 << 16};
   bool groups_ready_ = false;
   std::int64_t next_discover_ns_ = 0;
   std::int64_t next_claim_ns_ = 0;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bus/redis_reply_arena.h"
 #include "core/clock.h"
 
 namespace nautilus::redis {
@@ -58,8 +59,16 @@ void log_limited(std::string_view kind, const std::string& text) {
   std::fprintf(stderr, "nautilus redis: %s\n", text.c_str());
 }
 
+void ReplyDeleter::operator()(redisReply* r) const {
+  if (arena) {
+    arena->release();
+  } else {
+    freeReplyObject(r);
+  }
+}
+
 Connection::Connection(const RedisConfig& config, std::string client_name)
-    : config_(config), client_name_(std::move(client_name)) {}
+    : config_(config), client_name_(std::move(client_name)), arena_(std::make_unique<ReplyArena>()) {}
 
 Connection::~Connection() { close(); }
 
@@ -86,6 +95,7 @@ bool Connection::connect_once() {
   // that means the server is gone without a FIN.
   redisSetTimeout(c, to_timeval(std::max(config_.block_ms, 0) + 5000));
   redisEnableKeepAlive(c);
+  ReplyArena::install(c);
   ctx_ = c;  // from here on the context belongs to ctx_ (command() frees it when it breaks)
   auto run = [&](const std::vector<std::string_view>& args, std::string_view what) -> bool {
     ReplyPtr r = command(args);
@@ -184,13 +194,18 @@ void Connection::append_formatted(std::string_view resp) {
 ReplyPtr Connection::get_reply() {
   if (!ctx_) return nullptr;
   void* reply = nullptr;
-  if (redisGetReply(ctx_, &reply) != REDIS_OK || !reply) {
-    set_error(ctx_->errstr[0] ? ctx_->errstr : "connection lost");
-    if (reply) freeReplyObject(reply);
-    drop(ever_connected_ ? ConnState::kReconnecting : ConnState::kConnecting);
-    return nullptr;
+  int rc;
+  {
+    ReplyArena::Scope scope(*arena_);
+    rc = redisGetReply(ctx_, &reply);
   }
-  return ReplyPtr(static_cast<redisReply*>(reply));
+  if (rc != REDIS_OK || !reply) {
+    set_error(ctx_->errstr[0] ? ctx_->errstr : "connection lost");
+    drop(ever_connected_ ? ConnState::kReconnecting : ConnState::kConnecting);
+    return nullptr;  // a partial reply stays in the arena until it next resets
+  }
+  arena_->hold();
+  return ReplyPtr(static_cast<redisReply*>(reply), ReplyDeleter{arena_.get()});
 }
 
 std::string Connection::last_error() const {

@@ -22,8 +22,13 @@ std::string_view to_string(ConnState s);
 // How bad a state is, for reporting the worst of several connections.
 int severity(ConnState s);
 
+class ReplyArena;
+
+// A Connection's replies live in its ReplyArena (no malloc per reply element);
+// a reply from elsewhere (arena == nullptr) is hiredis's own.
 struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
+  ReplyArena* arena = nullptr;
+  void operator()(redisReply* r) const;
 };
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
@@ -61,6 +66,7 @@ class Connection {
 
   const RedisConfig& config_;
   std::string client_name_;
+  std::unique_ptr<ReplyArena> arena_;
   redisContext* ctx_ = nullptr;
   std::atomic<ConnState> state_{ConnState::kDisconnected};
   bool ever_connected_ = false;
