@@ -353,3 +353,150 @@ TEST_CASE("e2e: a direct bus backend that cannot be reached exits 3, a bad one 2
   CHECK_THAT(bad.err, Catch::Contains("unknown bus URL"));
   fs::remove_all(dir);
 }
+
+namespace {
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+const nlohmann::json* row_named(const nlohmann::json& rows, const std::string& name) {
+  for (const auto& r : rows) {
+    if (r["name"] == name) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: top --once --json has rows for both buses, the delivered priority lane and the engines") {
+  Daemon d;
+  Proc sub = Proc::spawn(d.cli("bus subscribe engine 'top.*' --count 20 --timeout 30"), d.dir, "top-sub");
+  REQUIRE(eventually([&] { return slurp(sub.err).find("subscribed") != std::string::npos; }));
+  CHECK(d.run_cli("bus publish engine top.x --count 20 --priority high").rc == 0);
+  CHECK(sub.wait() == 0);
+
+  auto r = d.run_cli("top --once --json --interval 0.2");
+  REQUIRE(r.rc == 0);
+  CHECK(r.err.empty());
+  REQUIRE(count_of(r.out, "\n") == 1);  // exactly one snapshot
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["interval_s"].get<double>() > 0);
+  CHECK(j["sort"] == "name");
+  for (std::string bus : {"marketdata", "engine"}) {
+    const auto* b = row_named(j["buses"], bus);
+    REQUIRE(b != nullptr);
+    CHECK((*b)["state"] == "CONNECTED");
+    CHECK((*b)["msgs_per_s"].get<double>() >= 0);  // two polls: a real rate, not null
+    CHECK((*b)["backend"] == "inproc");
+  }
+  CHECK((*row_named(j["buses"], "engine"))["delivered"].get<std::uint64_t>() >= 20);
+  const auto* lane = row_named(j["priorities"], "engine/high");
+  REQUIRE(lane != nullptr);
+  CHECK((*lane)["count"].get<std::uint64_t>() >= 20);
+  CHECK((*lane)["p50_ns"].get<double>() > 0);
+  CHECK((*lane)["p99_ns"].get<double>() >= (*lane)["p50_ns"].get<double>());
+  CHECK((*lane)["max_ns"].get<double>() >= (*lane)["p99_ns"].get<double>());
+  const auto* hb = row_named(j["engines"], "heartbeat");
+  REQUIRE(hb != nullptr);
+  CHECK((*hb)["state"] == "RUNNING");
+  CHECK((*hb)["kind"] == "heartbeat");
+  CHECK((*hb)["msgs_per_s"].is_number());
+  for (const auto& e : j["engines"]) {
+    for (const char* k : {"p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "queue_depth", "dropped", "errors"}) {
+      CHECK((e.contains(k) && (e[k].is_null() || e[k].is_number())));
+    }
+  }
+
+  // The same snapshot as a table for people, without a terminal: no escapes.
+  auto t = d.run_cli("top --once --interval 0.2 --sort rate");
+  CHECK(t.rc == 0);
+  CHECK_THAT(t.out, Catch::Contains("BUSES") && Catch::Contains("PRIORITIES") && Catch::Contains("ENGINES") &&
+                        Catch::Contains("engine/high") && Catch::Contains("heartbeat"));
+  CHECK(t.out.find('\033') == std::string::npos);
+}
+
+TEST_CASE("e2e: top off a terminal prints a snapshot per interval until SIGTERM, then exits 0") {
+  Daemon d;
+  for (bool json : {false, true}) {
+    Proc top = Proc::spawn(d.cli(std::string("top --interval 0.2") + (json ? " --json" : "")), d.dir,
+                           json ? "top-ndjson" : "top-plain");
+    const std::string marker = json ? "\n" : "\nBUSES\n";
+    REQUIRE(eventually([&] { return count_of(slurp(top.out), marker) >= 2; }));
+    ::kill(top.pid, SIGTERM);
+    CHECK(top.wait() == 0);
+    std::string text = slurp(top.out);
+    CHECK(text.find('\033') == std::string::npos);
+    if (json) {
+      std::istringstream lines(text);
+      std::size_t n = 0;
+      for (std::string line; std::getline(lines, line); ++n) {
+        auto j = nlohmann::json::parse(line);
+        CHECK(j["buses"].size() == 2);
+        CHECK(j["interval_s"].get<double>() > 0);
+      }
+      CHECK(n >= 2);
+    } else {
+      CHECK(count_of(text, "since the previous poll") >= 2);  // each snapshot has its timestamp line
+    }
+  }
+}
+
+TEST_CASE("e2e: top usage errors exit 2; a dead daemon, or one that goes away, exits 3") {
+  std::string dir = temp_dir();
+  auto bad_sort = run(kCli + " --url http://127.0.0.1:1 top --sort speed", dir);
+  CHECK(bad_sort.rc == 2);
+  CHECK_THAT(bad_sort.err, Catch::Contains("speed") && Catch::Contains("rate, p50") && Catch::Contains("name"));
+  CHECK(count_of(bad_sort.err, "\n") == 1);
+  CHECK(run(kCli + " --url http://127.0.0.1:1 top --interval 0", dir).rc == 2);
+  CHECK(run(kCli + " --url http://127.0.0.1:1 top --interval -1 --once", dir).rc == 2);
+  CHECK(run(kCli + " --url http://127.0.0.1:1 top --interval soon", dir).rc == 2);
+
+  for (std::string args : {"top --once --json", "top"}) {
+    auto dead = run("env -u NAUTILUS_STATE_DIR " + kCli + " --url http://127.0.0.1:1 " + args, dir);
+    CHECK(dead.rc == 3);
+    CHECK_THAT(dead.err, Catch::Contains("cannot reach nautilusd"));
+    CHECK(count_of(dead.err, "\n") == 1);
+    CHECK(dead.out.empty());
+  }
+  fs::remove_all(dir);
+
+  Daemon d;
+  Proc top = Proc::spawn(d.cli("top --interval 0.2"), d.dir, "top-orphan");
+  REQUIRE(eventually([&] { return count_of(slurp(top.out), "\nBUSES\n") >= 1; }));
+  CHECK(d.terminate() == 0);
+  CHECK(top.wait() == 3);
+  CHECK_THAT(slurp(top.err), Catch::Contains("nautilusd"));
+  CHECK(count_of(slurp(top.err), "\n") == 1);
+}
+
+TEST_CASE("e2e: top on a terminal draws on the alternate screen and restores it on SIGTERM") {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) {
+    WARN("script(1) not installed (Debian package bsdutils): the terminal mode of top is not checked");
+    return;
+  }
+  Daemon d;
+  for (bool no_color : {false, true}) {
+    // script(1) gives top a pseudo-terminal; the inner shell records top's pid
+    // so SIGTERM goes to top itself.
+    std::string pidfile = d.dir + "/top.pid";
+    fs::remove(pidfile);
+    std::string inner = std::string(no_color ? "NO_COLOR=1 " : "-u NO_COLOR ") + d.cli("top --interval 0.2");
+    Proc tty = Proc::spawn("script -qec \"sh -c 'echo \\$\\$ > " + pidfile + "; exec env " + inner + "'\" /dev/null < /dev/null",
+                           d.dir, no_color ? "top-tty-plain" : "top-tty");
+    REQUIRE(eventually([&] { return fs::exists(pidfile) && count_of(slurp(tty.out), "\033[H") >= 2; }));
+    std::string pid = slurp(pidfile);
+    ::kill(static_cast<pid_t>(std::stol(pid)), SIGTERM);
+    CHECK(tty.wait() == 0);  // script -e: top's own exit status
+    std::string screen = slurp(tty.out);
+    CHECK(screen.starts_with("\033[?1049h\033[?25l"));
+    const std::string restore = "\033[?25h\033[?1049l";
+    REQUIRE(screen.size() >= restore.size());
+    CHECK(screen.substr(screen.size() - restore.size()) == restore);
+    CHECK_THAT(screen, Catch::Contains("heartbeat") && Catch::Contains("BUSES"));
+    if (no_color) CHECK(screen.find("\033[32m") == std::string::npos);
+    else CHECK_THAT(screen, Catch::Contains("\033[32mRUNNING"));
+  }
+}
