@@ -71,7 +71,10 @@ void run_get(const GlobalOptions& g, const GetArgs& a) {
         t.add_row({r.value("symbol", ""), type, "-", "-", "-", "error: " + r.value("error", "") + ": " + r.value("message", "")});
         continue;
       }
-      std::string cached = r.value("cached", false) ? (r.value("stale", false) ? "stale" : "yes") : "no";
+      std::string cached = !r.value("cached", false) ? "no"
+                           : r.value("stale", false)  ? "stale"
+                           : r.value("shared", false) ? "shared"
+                                                      : "yes";
       t.add_row({r.value("symbol", ""), type, r.value("source", ""), cached, age_ms_text(r.value("age_ms", 0.0)),
                  summary(type, r.contains("data") ? r["data"] : nlohmann::json())});
     }
@@ -142,6 +145,17 @@ void run_stats(const GlobalOptions& g) {
   t.add_row({"hit latency (sampled)", lat("hit_latency")});
   t.add_row({"miss latency", lat("miss_latency")});
   t.add_row({"published (stream)", count("published")});
+  if (s.contains("shared_cache") && s["shared_cache"].value("enabled", false)) {
+    const auto& sc = s["shared_cache"];
+    auto n = [&](const char* k) { return format_count(sc.value(k, 0.0)); };
+    std::string state = sc.value("state", "");
+    if (state != "up" && !sc.value("last_error", "").empty()) state += " (" + sc.value("last_error", "") + ")";
+    t.add_row({"shared cache", sc.value("target", "") + "  " + state});
+    t.add_row({"shared hits / misses / puts", n("hits") + " / " + n("misses") + " / " + n("puts")});
+    t.add_row({"shared lock won / waits (got value, timed out)",
+               n("lock_acquired") + " / " + n("lock_waits") + " (" + n("wait_hits") + ", " + n("lock_timeouts") + ")"});
+    t.add_row({"shared redis errors / local-only fetches", n("redis_errors") + " / " + n("local_only")});
+  }
   t.print(std::cout, g.color());
 }
 

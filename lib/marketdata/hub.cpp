@@ -1,11 +1,15 @@
 #include "marketdata/hub.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include "marketdata/rate_limiter.h"
@@ -68,6 +72,19 @@ std::string flight_key(KeyView key, std::string_view source) {
   return k;
 }
 
+// Who holds a shared fetch lock: host, process, hub instance (readable in
+// redis-cli GET on the lock key).
+std::string lock_token_base() {
+  static std::atomic<std::uint64_t> instances{0};
+  char host[64] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "host") + ":" + std::to_string(::getpid()) + ":hub" +
+         std::to_string(instances.fetch_add(1) + 1);
+}
+
+constexpr std::int64_t kFirstPollNs = 1'000'000;   // first look at the shared tier after 1 ms ...
+constexpr std::int64_t kMaxPollNs = 10'000'000;    // ... then doubling up to every 10 ms
+
 struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -76,12 +93,19 @@ struct StringHash {
 }  // namespace
 
 struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
-  Impl(Clock& c, HubConfig cfg, Scheduler s) : clock(c), config(cfg), cache(cfg.cache), scheduler(std::move(s)) {}
+  Impl(Clock& c, HubConfig cfg, Scheduler s)
+      : clock(c), config(cfg), cache(cfg.cache), scheduler(std::move(s)), token_base(lock_token_base()) {}
 
   Clock& clock;
   HubConfig config;
   Cache cache;
   Scheduler scheduler;
+
+  std::shared_ptr<SharedCache> shared;  // set before serving; null: local only
+  const std::string token_base;
+  std::atomic<std::uint64_t> token_seq{0};
+  std::atomic<std::uint64_t> sh_hits{0}, sh_misses{0}, sh_puts{0}, sh_lock_acquired{0}, sh_lock_waits{0},
+      sh_wait_hits{0}, sh_lock_timeouts{0}, sh_local_only{0};
 
   mutable std::shared_mutex sources_mu;
   std::vector<std::unique_ptr<SourceSlot>> slots;                   // by (priority, name)
@@ -198,6 +222,90 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     return out;
   }
 
+  // A shared-tier value this request may use: fresh by our clock, from an
+  // acceptable source.
+  bool usable(const SharedLookup& l, KeyView key, std::string_view only_source, GetResult& out) {
+    if (l.outcome != SharedOutcome::kHit || !l.data) return false;
+    std::int64_t age = std::max<std::int64_t>(0, clock.now_ns() - l.fetched_ns);
+    if (age >= config.cache.ttl(key.type)) return false;
+    if (!only_source.empty() && l.data->source != only_source) return false;
+    out = GetResult{};
+    out.data = l.data;
+    out.cached = true;
+    out.shared = true;
+    out.age_ns = age;
+    sh_hits.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  GetResult walk_and_share(KeyView key, std::string_view only_source) {
+    std::int64_t fetched = clock.now_ns();
+    GetResult r = walk_chain(key, only_source);
+    if (r.data && shared->put(*r.data, fetched, config.cache.ttl(key.type))) {
+      sh_puts.fetch_add(1, std::memory_order_relaxed);
+    }
+    return r;
+  }
+
+  GetResult walk_local_only(KeyView key, std::string_view only_source) {
+    sh_local_only.fetch_add(1, std::memory_order_relaxed);
+    return walk_chain(key, only_source);
+  }
+
+  // The leader's fetch in distributed mode: shared tier, then the key's lock;
+  // the winner walks the chain and stores the value, the others wait for it.
+  GetResult fetch_via_shared(KeyView key, std::string_view only_source, bool fresh) {
+    if (config.cache.ttl(key.type) <= 0) return walk_chain(key, only_source);  // not cached anywhere
+    GetResult out;
+    if (fresh) return walk_and_share(key, only_source);  // asked for our own call; the others may use it
+    SharedLookup l = shared->get(key);
+    if (l.outcome == SharedOutcome::kError) return walk_local_only(key, only_source);
+    if (usable(l, key, only_source, out)) return out;
+    sh_misses.fetch_add(1, std::memory_order_relaxed);
+
+    const std::int64_t lock_ttl = std::max<std::int64_t>(config.shared_lock_ttl_ns, 1'000'000);
+    std::string token = token_base + ":" + std::to_string(token_seq.fetch_add(1, std::memory_order_relaxed));
+    LockOutcome lock = shared->try_lock(key, only_source, token, lock_ttl);
+    const bool waited = lock == LockOutcome::kHeld;
+    if (waited) {
+      // Another instance is fetching: poll for its value. If its lock goes
+      // away without a value (it failed or died), take the lock ourselves.
+      sh_lock_waits.fetch_add(1, std::memory_order_relaxed);
+      const std::int64_t wait = config.shared_wait_ns > 0 ? config.shared_wait_ns : lock_ttl;
+      const std::int64_t deadline = monotonic_now_ns() + wait;
+      std::int64_t poll = kFirstPollNs;
+      for (;;) {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(poll, std::max<std::int64_t>(0, deadline - monotonic_now_ns()))));
+        poll = std::min(poll * 2, kMaxPollNs);
+        l = shared->get(key);
+        if (l.outcome == SharedOutcome::kError) return walk_local_only(key, only_source);
+        if (usable(l, key, only_source, out)) {
+          sh_wait_hits.fetch_add(1, std::memory_order_relaxed);
+          return out;
+        }
+        lock = shared->try_lock(key, only_source, token, lock_ttl);
+        if (lock != LockOutcome::kHeld) break;
+        if (monotonic_now_ns() >= deadline) {
+          sh_lock_timeouts.fetch_add(1, std::memory_order_relaxed);
+          return walk_and_share(key, only_source);
+        }
+      }
+    }
+    if (lock == LockOutcome::kError) return walk_local_only(key, only_source);
+    sh_lock_acquired.fetch_add(1, std::memory_order_relaxed);
+    // The previous holder stores its value before it unlocks: look once more,
+    // or a get that missed just before that store would fetch a second time.
+    l = shared->get(key);
+    if (usable(l, key, only_source, out)) {
+      if (waited) sh_wait_hits.fetch_add(1, std::memory_order_relaxed);
+      shared->unlock(key, only_source, token);
+      return out;
+    }
+    out = walk_and_share(key, only_source);
+    shared->unlock(key, only_source, token);
+    return out;
+  }
+
   // Single flight: one upstream walk per (key, source) at a time.
   GetResult fetch_shared(KeyView key, std::string_view only_source, bool prefetch, bool fresh) {
     std::string fk = flight_key(key, only_source);
@@ -239,12 +347,15 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
       flight->cv.wait(fl, [&] { return flight->done; });
       GetResult r = flight->result;
       r.coalesced = true;
-      r.age_ns = 0;  // fetched just now, on our behalf
+      if (!r.shared) r.age_ns = 0;  // fetched just now, on our behalf
       flight->waiters.fetch_sub(1, std::memory_order_acq_rel);
       return r;
     }
-    GetResult r = walk_chain(key, only_source);
-    if (r.data) cache.put(r.data, clock.now_ns(), prefetch);
+    GetResult r = shared ? fetch_via_shared(key, only_source, fresh) : walk_chain(key, only_source);
+    if (r.data) {
+      std::int64_t now = clock.now_ns();
+      cache.put(r.data, r.shared ? now - r.age_ns : now, prefetch);
+    }
     {
       std::lock_guard lock(flights_mu);
       flights.erase(fk);
@@ -413,6 +524,8 @@ Hub::Hub(Clock& clock, HubConfig config, Scheduler scheduler)
 
 Hub::~Hub() = default;
 
+void Hub::set_shared_cache(std::shared_ptr<SharedCache> shared) { impl_->shared = std::move(shared); }
+
 void Hub::add_source(std::unique_ptr<Source> source, std::optional<BreakerConfig> breaker) {
   if (!source) throw std::invalid_argument("null source");
   const SourceInfo& info = source->info();
@@ -511,8 +624,26 @@ HubStats Hub::stats() const {
   s.prefetch_issued = i.prefetch_issued.load();
   s.prefetch_hits = i.prefetch_hits.load();
   s.cache = i.cache.stats();
+  s.shared = shared_tier_stats();
   s.hit_latency_ns = i.hit_latency.snapshot();
   s.miss_latency_ns = i.miss_latency.snapshot();
+  return s;
+}
+
+SharedTierStats Hub::shared_tier_stats() const {
+  const Impl& i = *impl_;
+  SharedTierStats s;
+  if (!i.shared) return s;
+  s.enabled = true;
+  s.tier = i.shared->health();
+  s.hits = i.sh_hits.load();
+  s.misses = i.sh_misses.load();
+  s.puts = i.sh_puts.load();
+  s.lock_acquired = i.sh_lock_acquired.load();
+  s.lock_waits = i.sh_lock_waits.load();
+  s.wait_hits = i.sh_wait_hits.load();
+  s.lock_timeouts = i.sh_lock_timeouts.load();
+  s.local_only = i.sh_local_only.load();
   return s;
 }
 
@@ -543,6 +674,7 @@ nlohmann::json to_json(const GetResult& r, std::string_view symbol, DataType typ
   }
   j["source"] = r.data->source;
   j["cached"] = r.cached;
+  j["shared"] = r.shared;
   j["stale"] = r.stale;
   j["age_ms"] = static_cast<double>(r.age_ns) / 1e6;
   j["as_of_ns"] = r.data->as_of_ns;
@@ -595,8 +727,28 @@ nlohmann::json to_json(const HubStats& s) {
           {"prefetch_issued", s.prefetch_issued},
           {"prefetch_hits", s.prefetch_hits},
           {"cache", {{"size", s.cache.size}, {"capacity", s.cache.capacity}, {"evictions", s.cache.evictions}}},
+          {"shared_cache", to_json(s.shared)},
           {"hit_latency", latency_us(s.hit_latency_ns)},
           {"miss_latency", latency_us(s.miss_latency_ns)}};
+}
+
+nlohmann::json to_json(const SharedTierStats& s) {
+  if (!s.enabled) return {{"enabled", false}};
+  return {{"enabled", true},
+          {"target", s.tier.target},
+          {"state", s.tier.up ? "up" : "down"},
+          {"hits", s.hits},
+          {"misses", s.misses},
+          {"puts", s.puts},
+          {"lock_acquired", s.lock_acquired},
+          {"lock_waits", s.lock_waits},
+          {"wait_hits", s.wait_hits},
+          {"lock_timeouts", s.lock_timeouts},
+          {"local_only", s.local_only},
+          {"redis_errors", s.tier.errors},
+          {"skipped", s.tier.skipped},
+          {"reconnects", s.tier.reconnects},
+          {"last_error", s.tier.last_error}};
 }
 
 }  // namespace nautilus::md

@@ -5,6 +5,13 @@
 // misses for one key make one upstream call; optional stale-while-revalidate;
 // a per-client prefetch model; and the metrics of SPEC section 6.
 //
+// In distributed mode (set_shared_cache) a second tier shared by all hub
+// instances sits between the local cache and the sources: local LRU -> shared
+// tier -> the key's fetch lock -> sources. The lock's winner fetches and
+// stores the value for everyone; the others poll the tier for it, and fetch
+// themselves if the holder dies or the wait ends. A failing tier costs a
+// request at most its short timeout, after which the hub runs local-only.
+//
 // get() never throws and, on a fresh cache hit, does not allocate. Background
 // work (revalidation, prefetch) runs through a Scheduler, by default the hub's
 // Clock, so on a SimulatedClock it happens deterministically inside
@@ -25,6 +32,7 @@
 #include "core/histogram.h"
 #include "marketdata/cache.h"
 #include "marketdata/circuit_breaker.h"
+#include "marketdata/shared_cache.h"
 #include "marketdata/source.h"
 
 namespace nautilus::md {
@@ -40,6 +48,11 @@ struct HubConfig {
   double prefetch_min_confidence = 0.5;   // ... and this share of what followed
   std::size_t max_clients = 4096;         // prefetch models kept
   std::size_t max_model_keys = 1'000'000; // keys the prefetch model learns at most
+  // Shared tier (only with set_shared_cache): how long one instance may hold
+  // a key's fetch lock, and how long the others wait for its value (0: the
+  // lock TTL) before they fetch themselves.
+  std::int64_t shared_lock_ttl_ns = 2'000'000'000;
+  std::int64_t shared_wait_ns = 0;
 };
 
 struct GetOptions {
@@ -53,6 +66,7 @@ struct GetResult {
   bool cached = false;                  // answered from the cache
   bool stale = false;                   // the data is older than its TTL
   bool coalesced = false;               // joined another request's upstream call
+  bool shared = false;                  // answered from the shared tier (another instance fetched it)
   std::int64_t age_ns = 0;              // time since the data was fetched
   FetchError error = FetchError::kNone;
   std::string message;                  // for errors and degraded answers
@@ -76,6 +90,19 @@ struct SourceStatus {
   HistogramSnapshot latency_ns;    // upstream call duration (wall time)
 };
 
+struct SharedTierStats {
+  bool enabled = false;             // a shared tier is attached
+  SharedTierHealth tier;            // target, up/down, errors, skipped calls
+  std::uint64_t hits = 0;           // requests answered from the shared tier (waits included)
+  std::uint64_t misses = 0;         // looked up, not there
+  std::uint64_t puts = 0;           // values stored for the other instances
+  std::uint64_t lock_acquired = 0;  // fetch locks won
+  std::uint64_t lock_waits = 0;     // another instance held the lock: waited for its value
+  std::uint64_t wait_hits = 0;      // ... and got it
+  std::uint64_t lock_timeouts = 0;  // ... and gave up waiting: fetched ourselves
+  std::uint64_t local_only = 0;     // upstream walks made without the tier because it failed
+};
+
 struct HubStats {
   std::uint64_t requests = 0;
   std::uint64_t hits = 0;           // fresh cache hits
@@ -93,14 +120,15 @@ struct HubStats {
   std::uint64_t prefetch_issued = 0;
   std::uint64_t prefetch_hits = 0;  // fresh hits on an entry a prefetch filled
   CacheStats cache;
+  SharedTierStats shared;
   HistogramSnapshot hit_latency_ns;   // sampled (1 in 64) fresh hits
   HistogramSnapshot miss_latency_ns;  // every miss, end to end
 
   double hit_rate() const {
-    return requests ? static_cast<double>(hits + stale_hits) / static_cast<double>(requests) : 0.0;
+    return requests ? static_cast<double>(hits + stale_hits + shared.hits) / static_cast<double>(requests) : 0.0;
   }
   // Requests that needed no upstream call of their own.
-  std::uint64_t calls_saved() const { return hits + stale_hits + coalesced; }
+  std::uint64_t calls_saved() const { return hits + stale_hits + coalesced + shared.hits; }
 };
 
 class Hub {
@@ -116,6 +144,8 @@ class Hub {
   // Control plane: throws std::invalid_argument on a duplicate or empty name.
   void add_source(std::unique_ptr<Source> source, std::optional<BreakerConfig> breaker = std::nullopt);
   Source* find_source(std::string_view name) const;
+  // Control plane: attaches the shared tier. Call before the first get().
+  void set_shared_cache(std::shared_ptr<SharedCache> shared);
 
   GetResult get(std::string_view symbol, DataType type, const GetOptions& options = {});
 
@@ -123,6 +153,7 @@ class Hub {
   std::vector<std::string> chain(DataType type) const;
   std::vector<SourceStatus> sources() const;
   HubStats stats() const;
+  SharedTierStats shared_tier_stats() const;  // stats().shared without copying the histograms
   // Clients waiting on the in-flight upstream call for this key (0: none).
   std::size_t inflight_waiters(KeyView key) const;
   const HubConfig& config() const;
@@ -137,5 +168,6 @@ class Hub {
 nlohmann::json to_json(const GetResult& r, std::string_view symbol, DataType type);
 nlohmann::json to_json(const SourceStatus& s, std::int64_t now_ns);
 nlohmann::json to_json(const HubStats& s);
+nlohmann::json to_json(const SharedTierStats& s);
 
 }  // namespace nautilus::md

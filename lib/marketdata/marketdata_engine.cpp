@@ -9,6 +9,7 @@
 
 #include "core/message.h"
 #include "core/periodic_timer.h"
+#include "marketdata/redis_shared_cache.h"
 #include "marketdata/sources/replay_source.h"
 #include "marketdata/sources/synthetic_source.h"
 
@@ -350,9 +351,18 @@ class MarketDataEngine final : public Engine {
     bool all_down = true;
     auto sources = hub->sources();
     for (const auto& s : sources) all_down = all_down && s.health == "down";
-    if (!sources.empty() && all_down != degraded_) {
-      degraded_ = all_down;
-      set_degraded(all_down, all_down ? "every market data source is down" : "");
+    all_down = all_down && !sources.empty();
+    SharedTierStats shared = hub->shared_tier_stats();
+    bool shared_down = shared.enabled && !shared.tier.up;
+    std::string why;
+    if (all_down) why = "every market data source is down";
+    if (shared_down) {
+      why += why.empty() ? "" : "; ";
+      why += "shared cache unreachable (" + shared.tier.last_error + "), serving local-only";
+    }
+    if (why != degraded_reason_) {
+      degraded_reason_ = why;
+      set_degraded(!why.empty(), why);
     }
   }
 
@@ -448,7 +458,7 @@ class MarketDataEngine final : public Engine {
   std::unordered_map<Key, DataPtr, KeyHash, KeyEq> last_published_;
   std::int64_t last_trade_ns_ = 0;
   std::int64_t interval_ns_ = 0;
-  bool degraded_ = false;
+  std::string degraded_reason_;
 
   Clock* clock_ = nullptr;
   PeriodicTimer timer_;
@@ -477,12 +487,31 @@ std::unique_ptr<Hub> make_hub_from_config(Clock& clock, const nlohmann::json& co
     hc.stale_while_revalidate = c.value("stale_while_revalidate", false);
   }
   hc.prefetch = cfg.value("prefetch", true);
+  std::shared_ptr<SharedCache> shared;
+  if (cfg.contains("shared_cache") && !cfg["shared_cache"].is_null()) {
+    if (!cfg["shared_cache"].is_string()) throw std::invalid_argument("shared_cache: expected a redis:// URL");
+    RedisSharedCacheConfig sc;
+    sc.url = cfg["shared_cache"].get<std::string>();
+    std::int64_t lock_ms = number<std::int64_t>(cfg, "shared_cache_lock_ttl_ms", hc.shared_lock_ttl_ns / kMs, "marketdata");
+    if (lock_ms < 1 || lock_ms > 600'000) throw std::invalid_argument("shared_cache_lock_ttl_ms must be between 1 and 600000");
+    hc.shared_lock_ttl_ns = lock_ms * kMs;
+    sc.timeout_ms = number<int>(cfg, "shared_cache_timeout_ms", sc.timeout_ms, "marketdata");
+    sc.retry_ms = number<int>(cfg, "shared_cache_retry_ms", sc.retry_ms, "marketdata");
+    if (!sc.url.empty()) {
+      try {
+        shared = make_redis_shared_cache(sc);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string("shared_cache: ") + e.what());
+      }
+    }
+  }
   if (cfg.contains("breaker")) {
     const auto& b = cfg["breaker"];
     hc.breaker.failure_threshold = number<int>(b, "failures", hc.breaker.failure_threshold, "breaker");
     hc.breaker.cooldown_ns = number<std::int64_t>(b, "cooldown_ms", hc.breaker.cooldown_ns / kMs, "breaker") * kMs;
   }
   auto hub = std::make_unique<Hub>(clock, hc);
+  if (shared) hub->set_shared_cache(std::move(shared));
   if (cfg.contains("sources")) {
     if (!cfg["sources"].is_array()) throw std::invalid_argument("sources: expected an array of tables");
     std::size_t i = 0;
