@@ -4,6 +4,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/json_syntax.h"
+
 namespace nautilus {
 namespace {
 
@@ -17,43 +19,14 @@ Status field_error(std::string_view field, std::string_view why) {
   return Status(StatusCode::kInvalidArgument, std::move(msg));
 }
 
-// Rejects documents nested deeper than a bound before the (recursive) DOM
-// parser sees them; nlohmann's SAX parser itself is iterative.
-class DepthGuard : public nlohmann::json_sax<json> {
- public:
-  explicit DepthGuard(int max_depth) : max_depth_(max_depth) {}
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return ++depth_ <= max_depth_; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { --depth_; return true; }
-  bool start_array(std::size_t) override { return ++depth_ <= max_depth_; }
-  bool end_array() override { --depth_; return true; }
-  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) override {
-    error_pos_ = pos;
-    return false;
-  }
-  bool too_deep() const { return depth_ > max_depth_; }
-  std::size_t error_pos() const { return error_pos_; }
-
- private:
-  int depth_ = 0;
-  int max_depth_;
-  std::size_t error_pos_ = 0;
-};
-
 Status check_json_text(std::string_view text, int max_depth, std::string_view what) {
   if (text.size() > kMaxEncodedSize) return field_error(what, "larger than 1 MiB");
-  DepthGuard guard(max_depth);
-  bool ok = json::sax_parse(text.begin(), text.end(), &guard, json::input_format_t::json, true);
-  if (ok) return Status::ok();
-  if (guard.too_deep()) return field_error(what, "nested too deeply");
-  return field_error(what, "malformed JSON at byte " + std::to_string(guard.error_pos()));
+  // A syntax check, no parse: what the (recursive) DOM parser later sees is
+  // well-formed and bounded in depth.
+  JsonSyntax r = check_json_syntax(text, max_depth);
+  if (r.ok) return Status::ok();
+  if (r.too_deep) return field_error(what, "nested too deeply");
+  return field_error(what, "malformed JSON at byte " + std::to_string(r.error_pos));
 }
 
 void append_int(std::string& out, std::int64_t v) {
