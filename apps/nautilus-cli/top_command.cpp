@@ -87,6 +87,7 @@ struct Latency {
 };
 
 Latency latency_of(const Json& l) {
+  if (Num count = num(l, "count"); count && *count == 0) return {};  // an empty histogram's zeros mean nothing
   return {num(l, "p50_ns"), num(l, "p90_ns"), num(l, "p99_ns"), num(l, "p999_ns"), num(l, "max_ns")};
 }
 
@@ -500,6 +501,7 @@ std::vector<std::string> render_table(const Snapshot& s, bool color, std::size_t
 
 Sample fetch(control::ControlClient& client) {
   Sample s;
+  const Clock::time_point sent = Clock::now();
   try {
     s.body = client.get("/api/v1/stats").body;
   } catch (const control::ProtocolError& e) {
@@ -507,7 +509,10 @@ Sample fetch(control::ControlClient& client) {
     throw CliError(kExitUnreachable, e.what());
   }
   if (!s.body.is_object()) throw CliError(kExitFailure, "unexpected answer from /api/v1/stats");
-  s.mono = Clock::now();
+  // The daemon read its counters somewhere inside the round trip: its middle
+  // is the best guess, and keeps a slow answer from skewing msgs/s.
+  const Clock::time_point received = Clock::now();
+  s.mono = sent + (received - sent) / 2;
   s.wall = std::chrono::system_clock::now();
   return s;
 }
@@ -569,8 +574,11 @@ std::string frame(const Snapshot& s, const std::string& url, double interval_s, 
 }
 
 void run_top(const GlobalOptions& g, const TopOptions& o) {
-  if (!std::isfinite(o.interval_s) || o.interval_s <= 0) {
-    throw CliError(kExitUsage, "--interval: must be a positive number of seconds, got " + format_fixed(o.interval_s, 3));
+  constexpr double kMaxIntervalS = 86400;
+  if (!std::isfinite(o.interval_s) || o.interval_s <= 0 || o.interval_s > kMaxIntervalS) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", o.interval_s);
+    throw CliError(kExitUsage, std::string("--interval: must be a number of seconds above 0 and at most 86400, got ") + got);
   }
   const SortKey key = parse_sort(o.sort);
   const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s));
@@ -584,10 +592,10 @@ void run_top(const GlobalOptions& g, const TopOptions& o) {
       if (!wait_until(prev.mono + interval, signals, nullptr)) return;
       Sample cur = fetch(client);
       Snapshot s = make_snapshot(cur, &prev, key);
-      std::string text = g.json ? snapshot_json(s, o.sort).dump() + "\n"
-                                : plain_snapshot(s, g.color(), g.stdout_is_tty()
-                                                                    ? static_cast<std::size_t>(terminal_size(STDOUT_FILENO).value_or(TerminalSize{}).cols)
-                                                                    : 0);
+      // On a terminal the snapshot fits its width; in a file or pipe it is whole.
+      auto size = terminal_size(STDOUT_FILENO);
+      std::size_t width = size ? static_cast<std::size_t>(size->cols) : 0;
+      std::string text = g.json ? snapshot_json(s, o.sort).dump() + "\n" : plain_snapshot(s, g.color(), width);
       write_all(STDOUT_FILENO, text);
       return;
     }
