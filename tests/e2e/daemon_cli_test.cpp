@@ -373,9 +373,14 @@ const nlohmann::json* row_named(const nlohmann::json& rows, const std::string& n
 
 TEST_CASE("e2e: top --once --json has rows for both buses, the delivered priority lane and the engines") {
   Daemon d;
-  Proc sub = Proc::spawn(d.cli("bus subscribe engine 'top.*' --count 20 --timeout 30"), d.dir, "top-sub");
+  Proc sub = Proc::spawn(d.cli("bus subscribe engine 'top.*' --count 21 --timeout 30"), d.dir, "top-sub");
   REQUIRE(eventually([&] { return slurp(sub.err).find("subscribed") != std::string::npos; }));
   CHECK(d.run_cli("bus publish engine top.x --count 20 --priority high").rc == 0);
+  // One message that is part of a chain (it carries origin_ns): its family gets a chain latency.
+  control::ControlClient c(d.url, d.token());
+  c.post("/api/v1/bus/engine/publish",
+         {{"messages", {{{"topic", "top.chain.end"}, {"priority", "urgent"}, {"payload", nlohmann::json::object()},
+                         {"origin_ns", wall_now_ns() - 1000}}}}});
   CHECK(sub.wait() == 0);
 
   auto r = d.run_cli("top --once --json --interval 0.2");
@@ -399,6 +404,21 @@ TEST_CASE("e2e: top --once --json has rows for both buses, the delivered priorit
   CHECK((*lane)["p50_ns"].get<double>() > 0);
   CHECK((*lane)["p99_ns"].get<double>() >= (*lane)["p50_ns"].get<double>());
   CHECK((*lane)["max_ns"].get<double>() >= (*lane)["p99_ns"].get<double>());
+  const auto& engine_bus = *row_named(j["buses"], "engine");
+  CHECK(engine_bus["p99_ns"].get<double>() >= engine_bus["p50_ns"].get<double>());  // latency over every lane
+  const nlohmann::json* family = nullptr;
+  for (const auto& f : j["families"]) {
+    if (f["bus"] == "engine" && f["family"] == "top.x") family = &f;
+  }
+  REQUIRE(family != nullptr);
+  CHECK((*family)["delivered"].get<std::uint64_t>() == 20);
+  CHECK((*family)["p50_ns"].get<double>() > 0);
+  CHECK((*family)["chain"].is_null());
+  const auto* chained = row_named(j["families"], "top.chain");
+  REQUIRE(chained != nullptr);
+  CHECK((*chained)["delivered"] == 1);
+  REQUIRE((*chained)["chain"].is_object());
+  CHECK((*chained)["chain"]["max_ns"].is_number());
   const auto* hb = row_named(j["engines"], "heartbeat");
   REQUIRE(hb != nullptr);
   CHECK((*hb)["state"] == "RUNNING");
@@ -413,8 +433,9 @@ TEST_CASE("e2e: top --once --json has rows for both buses, the delivered priorit
   // The same snapshot as a table for people, without a terminal: no escapes.
   auto t = d.run_cli("top --once --interval 0.2 --sort rate");
   CHECK(t.rc == 0);
-  CHECK_THAT(t.out, Catch::Contains("BUSES") && Catch::Contains("PRIORITIES") && Catch::Contains("ENGINES") &&
-                        Catch::Contains("engine/high") && Catch::Contains("heartbeat"));
+  CHECK_THAT(t.out, Catch::Contains("BUSES") && Catch::Contains("PRIORITIES") && Catch::Contains("FAMILIES") &&
+                        Catch::Contains("ENGINES") && Catch::Contains("engine/high") && Catch::Contains("top.chain") &&
+                        Catch::Contains("CHAIN P99") && Catch::Contains("heartbeat"));
   CHECK(t.out.find('\033') == std::string::npos);
 }
 
