@@ -357,7 +357,7 @@ constexpr double kSlowP99Ns = 1e6;  // p99 above 1 ms is worth a glance
 
 std::size_t display_width(std::string_view s) {
   std::size_t w = 0;
-  for (unsigned char c : s) w += (c & 0xC0) != 0x80;  // count UTF-8 lead bytes only
+  for (char c : s) w += (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // count UTF-8 lead bytes only
   return w;
 }
 
