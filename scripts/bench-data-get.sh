@@ -10,8 +10,9 @@
 # hits all of them alike. Without NAUTILUS_URL / NAUTILUS_STATE_DIR set, the
 # script starts its own daemon (build/hub-rel/apps/nautilusd/nautilusd, default
 # config, loopback TCP on a free port) and stops it at the end.
-# Prints p50/p90/p99/max in ms per binary, plus `--version` (process start
-# alone) of the first binary for reference.
+# Prints p50/p90/p99/max in ms per binary, plus, for reference, `--version`
+# of the first binary (its process start alone) and /bin/true (what this
+# machine charges for any process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-200}
@@ -52,8 +53,11 @@ for i in $(seq "$runs"); do
   done
   t0=$EPOCHREALTIME; "${bins[0]}" --version >/dev/null; t1=$EPOCHREALTIME
   ms "$t0" "$t1" >>"$tmp/version"
+  t0=$EPOCHREALTIME; /bin/true; t1=$EPOCHREALTIME
+  ms "$t0" "$t1" >>"$tmp/true"
 done
 echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for k in "${!bins[@]}"; do summary "${bins[$k]} --json data get $symbol" "$tmp/get.$k"; done
 summary "${bins[0]} --version" "$tmp/version"
+summary "/bin/true" "$tmp/true"
 rm -rf "$tmp"
