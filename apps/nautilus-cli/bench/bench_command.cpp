@@ -51,6 +51,8 @@ int run_and_print(const GlobalOptions& g, BenchArgs& a, bool latency) {
 
 }  // namespace
 
+void add_flash_crash_command(CLI::App& bench, GlobalOptions& global);  // flash_crash_command.cpp
+
 void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   auto* bench = app.add_subcommand("bench", "Measure the buses: throughput, latency, flash-crash");
   bench->require_subcommand(1);
@@ -73,6 +75,8 @@ void add_bench_commands(CLI::App& app, GlobalOptions& global) {
     int rc = run_and_print(global, *lat, true);
     if (rc != 0) throw CliError(static_cast<ExitCode>(rc), "messages lost at high priority or above");
   });
+
+  add_flash_crash_command(*bench, global);
 }
 
 }  // namespace nautilus::cli

@@ -18,87 +18,6 @@
 namespace nautilus::cli {
 namespace {
 
-// Which priority message `seq` of a publisher gets: a fixed cycle through the
-// mix, so lost messages can be attributed to a priority afterwards.
-class PriorityCycle {
- public:
-  explicit PriorityCycle(const std::array<unsigned, kPriorityCount>& mix) {
-    for (Priority p : kAllPriorities) {
-      for (unsigned i = 0; i < mix[lane_of(p)]; ++i) cycle_.push_back(p);
-    }
-    if (cycle_.empty()) cycle_.push_back(Priority::kNormal);
-  }
-  Priority at(std::uint64_t seq) const { return cycle_[seq % cycle_.size()]; }
-
- private:
-  std::vector<Priority> cycle_;
-};
-
-// Payload: {"p":<publisher>,"s":<seq>,"pad":"xxx…"} padded to the requested size.
-void build_payload(std::string& out, int publisher, std::uint64_t seq, std::size_t size) {
-  char buf[64];
-  char* p = buf;
-  auto put = [&](std::string_view s) {
-    for (char c : s) *p++ = c;
-  };
-  put("{\"p\":");
-  p = std::to_chars(p, buf + sizeof buf, publisher).ptr;
-  put(",\"s\":");
-  p = std::to_chars(p, buf + sizeof buf, seq).ptr;
-  put(",\"pad\":\"");
-  auto head = static_cast<std::size_t>(p - buf);
-  std::size_t pad = size > head + 2 ? size - head - 2 : 0;
-  out.reserve(head + pad + 2);
-  out.assign(buf, head);
-  out.append(pad, 'x');
-  out += "\"}";
-}
-
-bool parse_payload(const std::string& s, int& publisher, std::uint64_t& seq) {
-  if (s.size() < 12 || s.compare(0, 5, "{\"p\":") != 0) return false;
-  const char* b = s.data() + 5;
-  const char* e = s.data() + s.size();
-  auto r1 = std::from_chars(b, e, publisher);
-  if (r1.ec != std::errc() || e - r1.ptr < 6) return false;
-  auto r2 = std::from_chars(r1.ptr + 5, e, seq);
-  return r2.ec == std::errc();
-}
-
-// Everything one subscriber saw. Written only by its delivery thread.
-struct Tracker {
-  std::vector<std::vector<std::uint8_t>> seen;  // [publisher][seq] -> times seen
-  std::array<HistogramSnapshot, kPriorityCount> latency;
-  std::atomic<std::uint64_t> unique{0};
-  std::uint64_t total = 0;
-  std::uint64_t malformed = 0;
-  std::atomic<std::int64_t> last_ns{0};  // monotonic time of the latest delivery
-
-  Tracker(int publishers, std::uint64_t max_per_publisher)
-      : seen(static_cast<std::size_t>(publishers), std::vector<std::uint8_t>(max_per_publisher, 0)) {}
-
-  void on_message(const Message& m, std::int64_t now_wall) {
-    int p = 0;
-    std::uint64_t s = 0;
-    if (!parse_payload(m.payload, p, s) || p < 0 || static_cast<std::size_t>(p) >= seen.size() ||
-        s >= seen[static_cast<std::size_t>(p)].size()) {
-      ++malformed;
-      return;
-    }
-    auto& slot = seen[static_cast<std::size_t>(p)][s];
-    if (slot < 255) ++slot;
-    ++total;
-    latency[lane_of(m.priority)].add(
-        static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_wall - m.timestamp_ns)));
-    if (slot == 1) {
-      std::uint64_t u = unique.load(std::memory_order_relaxed) + 1;
-      unique.store(u, std::memory_order_release);
-      // The completion time is read by the waiting thread; a clock read per
-      // message would cost more than the bus hop being measured.
-      if ((u & 1023) == 0) last_ns.store(monotonic_now_ns(), std::memory_order_release);
-    }
-  }
-};
-
 struct Run {
   const BenchConfig& cfg;
   Bus& bus;
@@ -184,32 +103,9 @@ struct Run {
     r.payload_bytes = cfg.payload_bytes;
     r.target_rate = cfg.rate;
     r.duration_s = duration_s;
-    for (int p = 0; p < cfg.publishers; ++p) {
-      for (std::uint64_t s = 0; s < published[static_cast<std::size_t>(p)]; ++s) {
-        r.by_priority[lane_of(cycle.at(s))].messages++;
-      }
-      r.messages += published[static_cast<std::size_t>(p)];
-    }
+    count_published(r, cycle, published);
     for (auto& t : trackers) {
-      for (int p = 0; p < cfg.publishers; ++p) {
-        const auto& seen = t->seen[static_cast<std::size_t>(p)];
-        for (std::uint64_t s = 0; s < published[static_cast<std::size_t>(p)]; ++s) {
-          auto& pr = r.by_priority[lane_of(cycle.at(s))];
-          if (seen[s] == 0) {
-            pr.lost++;
-            r.lost++;
-          } else if (seen[s] > 1) {
-            pr.duplicated += seen[s] - 1u;
-            r.duplicated += seen[s] - 1u;
-          }
-        }
-      }
-      for (std::size_t i = 0; i < kPriorityCount; ++i) {
-        r.by_priority[i].latency_ns.merge(t->latency[i]);
-        r.by_priority[i].delivered += t->latency[i].count();
-        r.latency_ns.merge(t->latency[i]);
-      }
-      r.delivered += t->total;
+      count_delivered(r, *t, cycle, published);
       if (t->malformed) r.notes.push_back(std::to_string(t->malformed) + " malformed deliveries");
     }
     if (publish_errors.load()) {
@@ -224,8 +120,96 @@ std::uint64_t per_publisher(std::uint64_t total, int publishers, int index) {
   return total / n + (static_cast<std::uint64_t>(index) < total % n ? 1 : 0);
 }
 
-// Busy-waits until monotonic time `t`, sleeping while far ahead, so a paced
-// publisher is accurate to a microsecond or so.
+}  // namespace
+
+PriorityCycle::PriorityCycle(const std::array<unsigned, kPriorityCount>& mix) {
+  for (Priority p : kAllPriorities) {
+    for (unsigned i = 0; i < mix[lane_of(p)]; ++i) cycle_.push_back(p);
+  }
+  if (cycle_.empty()) cycle_.push_back(Priority::kNormal);
+}
+
+void build_payload(std::string& out, int publisher, std::uint64_t seq, std::size_t size) {
+  char buf[64];
+  char* p = buf;
+  auto put = [&](std::string_view s) {
+    for (char c : s) *p++ = c;
+  };
+  put("{\"p\":");
+  p = std::to_chars(p, buf + sizeof buf, publisher).ptr;
+  put(",\"s\":");
+  p = std::to_chars(p, buf + sizeof buf, seq).ptr;
+  put(",\"pad\":\"");
+  auto head = static_cast<std::size_t>(p - buf);
+  std::size_t pad = size > head + 2 ? size - head - 2 : 0;
+  out.reserve(head + pad + 2);
+  out.assign(buf, head);
+  out.append(pad, 'x');
+  out += "\"}";
+}
+
+bool parse_payload(const std::string& s, int& publisher, std::uint64_t& seq) {
+  if (s.size() < 12 || s.compare(0, 5, "{\"p\":") != 0) return false;
+  const char* b = s.data() + 5;
+  const char* e = s.data() + s.size();
+  auto r1 = std::from_chars(b, e, publisher);
+  if (r1.ec != std::errc() || e - r1.ptr < 6) return false;
+  auto r2 = std::from_chars(r1.ptr + 5, e, seq);
+  return r2.ec == std::errc();
+}
+
+void Tracker::on_message(const Message& m, std::int64_t now_wall) {
+  int p = 0;
+  std::uint64_t s = 0;
+  if (!parse_payload(m.payload, p, s) || p < 0 || static_cast<std::size_t>(p) >= seen.size() ||
+      s >= seen[static_cast<std::size_t>(p)].size()) {
+    ++malformed;
+    return;
+  }
+  auto& slot = seen[static_cast<std::size_t>(p)][s];
+  if (slot < 255) ++slot;
+  ++total;
+  latency[lane_of(m.priority)].add(
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_wall - m.timestamp_ns)));
+  if (slot == 1) {
+    std::uint64_t u = unique.load(std::memory_order_relaxed) + 1;
+    unique.store(u, std::memory_order_release);
+    // The completion time is read by the waiting thread; a clock read per
+    // message would cost more than the bus hop being measured.
+    if ((u & 1023) == 0) last_ns.store(monotonic_now_ns(), std::memory_order_release);
+  }
+}
+
+void count_published(BenchReport& r, const PriorityCycle& cycle, const std::vector<std::uint64_t>& published) {
+  for (std::uint64_t n : published) {
+    for (std::uint64_t s = 0; s < n; ++s) r.by_priority[lane_of(cycle.at(s))].messages++;
+    r.messages += n;
+  }
+}
+
+void count_delivered(BenchReport& r, const Tracker& t, const PriorityCycle& cycle,
+                     const std::vector<std::uint64_t>& published) {
+  for (std::size_t p = 0; p < published.size() && p < t.seen.size(); ++p) {
+    const auto& seen = t.seen[p];
+    for (std::uint64_t s = 0; s < published[p] && s < seen.size(); ++s) {
+      auto& pr = r.by_priority[lane_of(cycle.at(s))];
+      if (seen[s] == 0) {
+        pr.lost++;
+        r.lost++;
+      } else if (seen[s] > 1) {
+        pr.duplicated += seen[s] - 1u;
+        r.duplicated += seen[s] - 1u;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < kPriorityCount; ++i) {
+    r.by_priority[i].latency_ns.merge(t.latency[i]);
+    r.by_priority[i].delivered += t.latency[i].count();
+    r.latency_ns.merge(t.latency[i]);
+  }
+  r.delivered += t.total;
+}
+
 void wait_until(std::int64_t t) {
   for (;;) {
     std::int64_t now = monotonic_now_ns();
@@ -234,7 +218,6 @@ void wait_until(std::int64_t t) {
   }
 }
 
-}  // namespace
 
 std::array<unsigned, kPriorityCount> parse_priority_mix(const std::string& text) {
   std::array<unsigned, kPriorityCount> mix{};

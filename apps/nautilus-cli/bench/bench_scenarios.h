@@ -3,8 +3,10 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bench/bench_report.h"
 #include "bus/bus.h"
@@ -30,5 +32,57 @@ std::array<unsigned, kPriorityCount> parse_priority_mix(const std::string& text)
 
 BenchReport run_throughput(Bus& bus, const BenchConfig& cfg);
 BenchReport run_latency(Bus& bus, const BenchConfig& cfg);
+
+// ---- Building blocks shared by the scenarios (throughput, latency, flash-crash)
+
+// Which priority message `seq` of a publisher gets: a fixed cycle through the
+// mix, so lost messages can be attributed to a priority afterwards.
+class PriorityCycle {
+ public:
+  explicit PriorityCycle(const std::array<unsigned, kPriorityCount>& mix);
+  Priority at(std::uint64_t seq) const { return cycle_[seq % cycle_.size()]; }
+
+ private:
+  std::vector<Priority> cycle_;
+};
+
+// Payload: {"p":<publisher>,"s":<seq>,"pad":"xxx…"} padded to the requested
+// size. parse_payload reads only the leading "p" and "s", so a scenario may
+// append fields of its own after them.
+void build_payload(std::string& out, int publisher, std::uint64_t seq, std::size_t size);
+bool parse_payload(const std::string& s, int& publisher, std::uint64_t& seq);
+
+// Everything one subscriber saw, per (publisher, seq). Written only by its
+// delivery thread; read by others only through `unique` and `last_ns`, or
+// after the subscription is cancelled.
+struct Tracker {
+  std::vector<std::vector<std::uint8_t>> seen;  // [publisher][seq] -> times seen
+  std::array<HistogramSnapshot, kPriorityCount> latency;
+  std::atomic<std::uint64_t> unique{0};
+  std::uint64_t total = 0;
+  std::uint64_t malformed = 0;
+  std::atomic<std::int64_t> last_ns{0};  // monotonic time of a recent delivery
+
+  Tracker(int publishers, std::uint64_t max_per_publisher)
+      : seen(static_cast<std::size_t>(publishers), std::vector<std::uint8_t>(max_per_publisher, 0)) {}
+  // Room for caps[p] messages of publisher p (0 for a publisher it never sees).
+  explicit Tracker(const std::vector<std::uint64_t>& caps) {
+    for (std::uint64_t c : caps) seen.emplace_back(c, 0);
+  }
+  // `now_wall`: the delivery time on the bus clock (latency = now - timestamp).
+  void on_message(const Message& m, std::int64_t now_wall);
+};
+
+// Adds `published[p]` messages of each publisher p to r.messages and to the
+// per-priority counts.
+void count_published(BenchReport& r, const PriorityCycle& cycle, const std::vector<std::uint64_t>& published);
+// Adds what `t` saw of those messages to `r`: lost, duplicated, delivered and
+// latency, per priority and overall.
+void count_delivered(BenchReport& r, const Tracker& t, const PriorityCycle& cycle,
+                     const std::vector<std::uint64_t>& published);
+
+// Busy-waits until monotonic time `t`, sleeping while far ahead, so a paced
+// publisher is accurate to a microsecond or so.
+void wait_until(std::int64_t t);
 
 }  // namespace nautilus::cli

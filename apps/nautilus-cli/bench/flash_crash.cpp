@@ -1,0 +1,733 @@
+#include "bench/flash_crash.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/bench_scenarios.h"
+#include "cli_context.h"
+#include "core/clock.h"
+#include "core/message_pool.h"
+#include "engines/engine.h"
+#include "engines/risk/risk_engine.h"
+#include "engines/vpin/vpin_engine.h"
+#include "marketdata/sources/synthetic_feed.h"
+#include "table.h"
+
+namespace nautilus::cli {
+namespace {
+
+constexpr std::string_view kFloodSource = "bench-flood";
+constexpr std::string_view kFeedSource = "bench-feed";
+constexpr std::string_view kTradePrefix = "marketdata.real_time.trade.";
+constexpr int kTradesPerBar = 4;        // calm; a crash multiplies it (bar volume is what VPIN buckets)
+constexpr double kCrashVolumeX = 10;
+constexpr double kCrashPlunge = 0.08;
+constexpr int kCrashBars = 8;
+constexpr int kFloodTopics = 16;        // distinct topics per flood stream
+constexpr auto kFeedTick = std::chrono::microseconds(200);
+constexpr auto kFloodTick = std::chrono::microseconds(50);
+
+// The flood's logical publishers: each has its own sequence and is counted by
+// its own subscriber, so losses are attributed to the right bus.
+enum FloodStream : std::size_t { kMdFlood = 0, kEngineFlood = 1, kQuoteFlood = 2, kStreams = 3 };
+
+// The bench's own VPIN settings: one-second bars, two buckets per calm bar, a
+// ten-bucket window (one crash bar fills it) and a CDF over a long history.
+// A calm bucket reaches the threshold with probability about 1 - threshold
+// (the CDF is a rank), so the threshold is high and the history long enough
+// for it to mean something; those that do are reported as false warnings.
+nlohmann::json bench_vpin_config(const FlashCrashConfig& cfg) {
+  return {{"bar_seconds", cfg.vpin_bar_s}, {"bucket_volume", cfg.vpin_bucket_volume}, {"window_buckets", 10},
+          {"cdf_window", 2000}, {"min_cdf_samples", 1000},  {"cdf_threshold", 0.999}};
+}
+constexpr int kBenchVpinHistory = 10 + 1000;  // window_buckets + min_cdf_samples
+
+// A HALT holds for the whole run, as in production (the default is 300 s).
+nlohmann::json bench_risk_config() { return {{"vpin_halt_seconds", 3600}}; }
+
+std::string symbol_name(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "FC%02d", i + 1);
+  return buf;
+}
+
+void put_cents(std::string& out, std::int64_t cents) {
+  char buf[32];
+  char* p = std::to_chars(buf, buf + sizeof buf, cents / 100).ptr;
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + (cents % 100) / 10);
+  *p++ = static_cast<char>('0' + cents % 10);
+  out.append(buf, p);
+}
+
+template <typename T>
+void put_number(std::string& out, T v) {
+  char buf[32];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+// Nearest-rank percentiles of a few dozen samples: exact, no histogram needed.
+nlohmann::json summary_ms(std::vector<double> v) {
+  if (v.empty()) return {{"p50", nullptr}, {"p99", nullptr}, {"max", nullptr}, {"samples", 0}};
+  std::sort(v.begin(), v.end());
+  auto rank = [&v](double p) {
+    auto i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
+    return v[std::clamp<std::size_t>(i, 1, v.size()) - 1];
+  };
+  return {{"p50", rank(0.50)}, {"p99", rank(0.99)}, {"max", v.back()}, {"samples", v.size()}};
+}
+
+double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+struct CrashSymbol {
+  std::string name;
+  std::string topic;
+  std::int64_t onset_feed_ns = 0;           // the crash episode's start, feed time
+  std::atomic<std::int64_t> onset_wall{0};  // first crash trade published (bus clock)
+  std::atomic<std::int64_t> onset_mono{0};
+};
+
+// What the observers saw of the chain, kept raw and resolved after the run:
+// the two observers run on different threads and a HALT can be seen before
+// the warning that caused it.
+struct ChainEvent {
+  std::string symbol;
+  std::string correlation;
+  std::int64_t delivered = 0;  // bus clock
+  std::int64_t origin = 0;
+  std::int64_t published = 0;
+  std::int64_t end_ns = 0;     // warnings: feed time of the bar that completed the bucket
+};
+
+struct ChainLog {
+  std::mutex mu;
+  std::vector<ChainEvent> warnings;
+  std::vector<ChainEvent> halts;        // risk.alert.vpin_toxicity at critical: "trading halted"
+  std::vector<ChainEvent> state_halts;  // risk.state -> HALTED
+  std::array<HistogramSnapshot, kPriorityCount> latency;  // publish -> observer, chain messages
+};
+
+std::int64_t delivery_now(const Clock& clock) {
+  std::int64_t now = current_delivery_ns();
+  return now != 0 ? now : clock.now_ns();
+}
+
+// The background flood: one paced thread over both buses.
+class Flood {
+ public:
+  Flood(Router& router, const FlashCrashConfig& cfg, std::uint64_t total_cap)
+      : router_(router), cfg_(cfg), cycle_(cfg.mix), quote_cycle_({1, 1, 0, 0, 0}) {
+    caps_[kMdFlood] = total_cap / 2 + 2;
+    caps_[kEngineFlood] = total_cap / 2 + 2;
+    caps_[kQuoteFlood] = total_cap / 16 + 2;
+    for (int i = 0; i < kFloodTopics; ++i) {
+      md_topics_.push_back("bench.md." + std::to_string(i));
+      engine_topics_.push_back("bench.engine." + std::to_string(i));
+      quote_symbols_.push_back("BG" + std::to_string(i));
+      quote_topics_.push_back("marketdata.real_time.quote.BG" + std::to_string(i));
+    }
+  }
+
+  const PriorityCycle& cycle(FloodStream s) const { return s == kQuoteFlood ? quote_cycle_ : cycle_; }
+  std::uint64_t cap(FloodStream s) const { return caps_[s]; }
+  std::uint64_t published(FloodStream s) const { return published_[s]; }
+  std::uint64_t refused() const { return refused_; }
+  const std::string& first_error() const { return first_error_; }
+
+  // Publishes rate x elapsed messages by `end` (monotonic), in small bursts
+  // between short sleeps: a background load needs no microsecond pacing, and
+  // a spinning publisher would take a core from the deliveries it measures.
+  void run(std::int64_t start, std::int64_t end, const std::atomic<bool>& stop) {
+    MessagePool pool(1 << 16);
+    std::uint64_t total = 0;
+    wait_until(start);
+    for (;;) {
+      const std::int64_t now = monotonic_now_ns();
+      if (now >= end || stop.load(std::memory_order_relaxed)) break;
+      const auto due = static_cast<std::uint64_t>(static_cast<double>(now - start) * cfg_.rate / 1e9);
+      for (; total < due; ++total) publish_one(pool, total);
+      std::this_thread::sleep_for(kFloodTick);
+    }
+  }
+
+ private:
+  void publish_one(MessagePool& pool, std::uint64_t n) {
+    // Half to each bus; one marketdata message in eight is a quote the risk
+    // engine prices from, the rest go to topics no engine subscribes to.
+    FloodStream s = (n & 1) ? kEngineFlood : ((n >> 1) % 8 == 0 ? kQuoteFlood : kMdFlood);
+    std::uint64_t seq = published_[s];
+    if (seq >= caps_[s]) return;
+    auto m = pool.acquire();
+    m->priority = cycle(s).at(seq);
+    m->source = kFloodSource;
+    const std::size_t k = seq % kFloodTopics;
+    BusKind bus = BusKind::kMarketData;
+    switch (s) {
+      case kMdFlood:
+        m->topic = md_topics_[k];
+        m->type = MessageType::kTick;
+        build_payload(m->payload, kMdFlood, seq, cfg_.payload_bytes);
+        break;
+      case kEngineFlood:
+        bus = BusKind::kEngine;
+        m->topic = engine_topics_[k];
+        m->type = MessageType::kFeatureUpdate;
+        build_payload(m->payload, kEngineFlood, seq, cfg_.payload_bytes);
+        break;
+      default: {
+        m->topic = quote_topics_[k];
+        m->type = MessageType::kQuote;
+        std::string& p = m->payload;
+        // {"p":2,"s":<seq>,...}: the tracker reads p and s, the risk engine bid and ask.
+        p.assign("{\"p\":2,\"s\":");
+        put_number(p, seq);
+        p += ",\"symbol\":\"";
+        p += quote_symbols_[k];
+        const auto bid = static_cast<std::int64_t>(10000 + seq % 50);
+        p += "\",\"bid\":";
+        put_cents(p, bid);
+        p += ",\"ask\":";
+        put_cents(p, bid + 2);
+        p += '}';
+        break;
+      }
+    }
+    published_[s] = seq + 1;
+    Status st = router_.publish(bus, std::move(m));
+    if (!st && refused_++ == 0) first_error_ = st.to_string();
+  }
+
+  Router& router_;
+  const FlashCrashConfig& cfg_;
+  PriorityCycle cycle_;
+  PriorityCycle quote_cycle_;
+  std::array<std::uint64_t, kStreams> caps_{};
+  std::array<std::uint64_t, kStreams> published_{};
+  std::vector<std::string> md_topics_, engine_topics_, quote_topics_, quote_symbols_;
+  std::uint64_t refused_ = 0;
+  std::string first_error_;
+};
+
+// The crash symbols' trades, from the synthetic feed, in time order.
+class FeedPublisher {
+ public:
+  FeedPublisher(Router& router, Clock& clock, md::SyntheticFeed& feed, std::vector<std::unique_ptr<CrashSymbol>>& symbols)
+      : router_(router), clock_(clock), feed_(feed), symbols_(symbols) {}
+
+  // Publishes every trade with from <= ts < to; returns how many.
+  std::uint64_t publish_between(std::int64_t from, std::int64_t to) {
+    batch_.clear();
+    for (std::size_t i = 0; i < symbols_.size(); ++i) {
+      for (const auto& t : feed_.trades_between(symbols_[i]->name, from, to)) batch_.push_back({i, t});
+    }
+    std::stable_sort(batch_.begin(), batch_.end(),
+                     [](const Item& a, const Item& b) { return a.trade.ts_ns < b.trade.ts_ns; });
+    for (const auto& item : batch_) publish(item);
+    published_ += batch_.size();
+    return batch_.size();
+  }
+  std::uint64_t published() const { return published_; }
+  std::uint64_t refused() const { return refused_; }
+
+ private:
+  struct Item {
+    std::size_t symbol;
+    md::SyntheticTrade trade;
+  };
+
+  void publish(const Item& item) {
+    CrashSymbol& s = *symbols_[item.symbol];
+    const md::SyntheticTrade& t = item.trade;
+    auto m = pool_.acquire();
+    m->topic = s.topic;
+    m->type = MessageType::kTrade;
+    m->priority = Priority::kNormal;
+    m->source = kFeedSource;
+    std::string& p = m->payload;
+    p.assign("{\"symbol\":\"");
+    p += s.name;
+    p += "\",\"price\":";
+    put_number(p, t.price);
+    p += ",\"size\":";
+    put_number(p, t.size);
+    p += ",\"side\":\"";
+    p += t.side;
+    p += "\",\"ts_ns\":";
+    put_number(p, t.ts_ns);
+    p += '}';
+    // Stamped here rather than by the bus so the onset is the publish time.
+    m->timestamp_ns = clock_.now_ns();
+    if (t.in_crash && s.onset_wall.load(std::memory_order_relaxed) == 0) {
+      s.onset_mono.store(monotonic_now_ns(), std::memory_order_relaxed);
+      s.onset_wall.store(m->timestamp_ns, std::memory_order_release);
+    }
+    if (!router_.publish(BusKind::kMarketData, std::move(m))) ++refused_;
+  }
+
+  Router& router_;
+  Clock& clock_;
+  md::SyntheticFeed& feed_;
+  std::vector<std::unique_ptr<CrashSymbol>>& symbols_;
+  MessagePool pool_{4096};
+  std::vector<Item> batch_;
+  std::uint64_t published_ = 0;
+  std::uint64_t refused_ = 0;
+};
+
+std::unique_ptr<Engine> start_engine(std::unique_ptr<Engine> e, Router& router, Clock& clock, nlohmann::json cfg) {
+  try {
+    e->start(EngineContext{router, clock, std::move(cfg)});
+  } catch (const std::exception& ex) {
+    throw CliError(kExitFailure, "cannot start the " + std::string(e->kind()) + " engine: " + ex.what());
+  }
+  return e;
+}
+
+nlohmann::json engine_json(const Engine& e) {
+  EngineHealth h = e.health();
+  return {{"state", std::string(to_string(h.state))}, {"messages", h.messages}, {"errors", h.errors}};
+}
+
+// Sleeps in short steps until `done` holds, `deadline` (monotonic) passes or
+// `stop` is set. Not faster than every 5 ms: an engine's health() takes its
+// lock and builds its metrics, which a busy poll would contend with.
+template <typename Pred>
+bool wait_for(Pred done, std::int64_t deadline, const std::atomic<bool>& stop) {
+  while (!done()) {
+    if (monotonic_now_ns() >= deadline || stop.load()) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace
+
+BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const std::atomic<bool>& stop) {
+  Clock& clock = router.marketdata().clock();
+  const auto bar_ns = static_cast<std::int64_t>(std::llround(cfg.vpin_bar_s * 1e9));
+  const double speed = cfg.vpin_bar_s * 1000.0 / cfg.bar_wall_ms;  // feed seconds per wall second
+  // Enough calm bars (two buckets each) for a CDF over most of the history.
+  const int history = cfg.start_engines ? kBenchVpinHistory : cfg.vpin_history_buckets;
+  const int warm_bars = std::max(300, static_cast<int>(std::ceil(0.7 * history)));
+  const auto span_ns = static_cast<std::int64_t>(cfg.duration_s * speed * 1e9);
+  const std::int64_t span_bars = std::max<std::int64_t>(span_ns / bar_ns, 4);
+
+  // Feed time: the calm history [f0, f1), then the measured span from f1,
+  // all of it before the wall clock's present.
+  const std::int64_t f1 = (clock.now_ns() - span_ns - bar_ns) / bar_ns * bar_ns;
+  const std::int64_t f0 = f1 - warm_bars * bar_ns;
+
+  // Onsets at bar starts spread over 15%..75% of the span, so the last
+  // symbol's warning still has feed time after it.
+  std::vector<std::unique_ptr<CrashSymbol>> symbols;
+  md::SyntheticConfig fc;
+  fc.seed = cfg.seed;
+  fc.start_ns = f0;
+  fc.trades_per_second = kTradesPerBar / cfg.vpin_bar_s;
+  fc.mean_trade_size = 2.0 * cfg.vpin_bucket_volume / kTradesPerBar;  // two buckets per calm bar
+  fc.jumps_per_hour = 0;  // a calm market: a price jump is a toxic bar of its own
+  for (int i = 0; i < cfg.symbols; ++i) {
+    auto s = std::make_unique<CrashSymbol>();
+    s->name = symbol_name(i);
+    s->topic = std::string(kTradePrefix) + s->name;
+    const double at = 0.15 + 0.60 * (i + 0.5) / cfg.symbols;
+    const auto bar = std::max<std::int64_t>(2, std::llround(at * static_cast<double>(span_bars)));
+    s->onset_feed_ns = f1 + bar * bar_ns;
+    md::CrashEpisode ep;
+    ep.symbol = s->name;
+    ep.start_ns = s->onset_feed_ns;
+    ep.duration_ns = kCrashBars * bar_ns;
+    ep.plunge = kCrashPlunge;
+    ep.volume_multiplier = kCrashVolumeX;
+    fc.crashes.push_back(ep);
+    symbols.push_back(std::move(s));
+  }
+  md::SyntheticFeed feed(fc);
+  FeedPublisher feed_pub(router, clock, feed, symbols);
+
+  std::unique_ptr<Engine> vpin, risk;
+  if (cfg.start_engines) vpin = start_engine(make_vpin_engine(), router, clock, bench_vpin_config(cfg));
+
+  auto say = [&cfg](const std::string& line) {
+    if (cfg.progress) cfg.progress(line);
+  };
+  // 1. Calm history, as fast as the bus takes it, a few bars at a time.
+  say("warming up: " + std::to_string(warm_bars) + " calm bars of " + std::to_string(cfg.symbols) +
+      " symbols into VPIN");
+  const std::int64_t warm_start = monotonic_now_ns();
+  // In-process, a few bars at a time, then a drain: VPIN's queue drops the
+  // oldest normal-priority trades when it overflows, and a history with holes
+  // would be a different market. (A Redis stream holds them until read.)
+  constexpr int kWarmChunkBars = 8;
+  const bool inproc = router.marketdata().stats().backend == "inproc";
+  for (std::int64_t t = f0; t < f1 && !stop.load(); t += kWarmChunkBars * bar_ns) {
+    feed_pub.publish_between(t, std::min(f1, t + kWarmChunkBars * bar_ns));
+    if (vpin && inproc) router.marketdata().drain(std::chrono::seconds(30));
+  }
+  const std::uint64_t warm_trades = feed_pub.published();
+  if (vpin) {
+    wait_for([&] { return vpin->health().messages >= warm_trades; }, monotonic_now_ns() + 30'000'000'000LL, stop);
+  } else if (cfg.wait_for_warmup) {
+    cfg.wait_for_warmup(warm_trades);
+  }
+  const double warm_s = static_cast<double>(monotonic_now_ns() - warm_start) / 1e9;
+  // The risk engine starts on a warmed-up VPIN: a calm-history false alarm
+  // would otherwise have halted trading before the run began.
+  if (cfg.start_engines) risk = start_engine(make_risk_engine(), router, clock, bench_risk_config());
+
+  // 2. Observers of the chain and the flood's subscribers.
+  ChainLog chain;
+  std::vector<SubscriptionPtr> observers;
+  auto observer_options = [&](const std::string& what) {
+    SubscribeOptions o;
+    o.name = "bench-flash-crash-" + what;
+    o.group = cfg.group_prefix + "-" + what;
+    o.queue_capacity = cfg.queue_capacity;
+    o.overflow = OverflowPolicy::kBlock;
+    return o;
+  };
+  observers.push_back(router.subscribe(
+      BusKind::kEngine, "vpin.alert.*",
+      [&chain, &clock](const MessagePtr& m) {
+        const std::int64_t now = delivery_now(clock);
+        if (m->type != MessageType::kFlashCrashWarning) return;
+        auto j = nlohmann::json::parse(m->payload, nullptr, false);
+        ChainEvent e{m->topic.substr(m->topic.rfind('.') + 1), m->correlation_id, now, m->origin_ns, m->timestamp_ns, 0};
+        if (j.is_object()) e.end_ns = j.value("end_ns", std::int64_t{0});
+        std::lock_guard lock(chain.mu);
+        chain.latency[lane_of(m->priority)].add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->timestamp_ns)));
+        chain.warnings.push_back(std::move(e));
+      },
+      observer_options("warnings")));
+  observers.push_back(router.subscribe(
+      BusKind::kEngine, "risk.*",
+      [&chain, &clock](const MessagePtr& m) {
+        const std::int64_t now = delivery_now(clock);
+        const bool state = m->topic == "risk.state";
+        if (!state && m->topic != "risk.alert.vpin_toxicity") return;
+        auto j = nlohmann::json::parse(m->payload, nullptr, false);
+        if (!j.is_object()) return;
+        ChainEvent e{j.value("symbol", std::string()), m->correlation_id, now, m->origin_ns, m->timestamp_ns, 0};
+        std::lock_guard lock(chain.mu);
+        if (state && j.value("state", std::string()) == "HALTED") {
+          chain.state_halts.push_back(std::move(e));
+        } else if (!state && j.value("level", std::string()) == "critical") {
+          chain.latency[lane_of(m->priority)].add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->timestamp_ns)));
+          chain.halts.push_back(std::move(e));
+        }
+      },
+      observer_options("risk")));
+
+  const auto total_cap = static_cast<std::uint64_t>(cfg.rate * cfg.duration_s * 1.02) + 1024;
+  Flood flood(router, cfg, total_cap);
+  std::array<std::unique_ptr<Tracker>, kStreams> trackers;
+  std::vector<SubscriptionPtr> tracker_subs;
+  struct TrackerSpec {
+    FloodStream stream;
+    BusKind bus;
+    const char* pattern;
+    const char* name;
+  };
+  for (const TrackerSpec& spec : {TrackerSpec{kMdFlood, BusKind::kMarketData, "bench.*", "md"},
+                                  TrackerSpec{kEngineFlood, BusKind::kEngine, "bench.*", "engine"},
+                                  TrackerSpec{kQuoteFlood, BusKind::kMarketData, "marketdata.real_time.quote.BG*", "quotes"}}) {
+    std::vector<std::uint64_t> caps(kStreams, 0);
+    caps[spec.stream] = flood.cap(spec.stream);
+    trackers[spec.stream] = std::make_unique<Tracker>(caps);
+    Tracker* t = trackers[spec.stream].get();
+    SubscribeOptions o;
+    o.name = std::string("bench-flood-") + spec.name;
+    o.group = cfg.group_prefix + "-flood-" + spec.name;
+    o.queue_capacity = cfg.queue_capacity;
+    o.overflow = OverflowPolicy::kDropOldest;  // low and normal may be dropped under overload, high+ never
+    tracker_subs.push_back(router.subscribe(
+        spec.bus, spec.pattern,
+        [t, &clock](const MessagePtr& m) {
+          if (m->source != kFloodSource) return;
+          t->on_message(*m, delivery_now(clock));
+        },
+        o));
+  }
+
+  // 3. The measured phase: flood and feed together.
+  const std::int64_t start = monotonic_now_ns() + 2'000'000;
+  const std::int64_t end = start + static_cast<std::int64_t>(cfg.duration_s * 1e9);
+  say("running: " + format_fixed(cfg.duration_s, 1) + " s, background " + format_count(cfg.rate) +
+      " msgs/s over both buses, " + std::to_string(cfg.symbols) + " crashes on a feed at x" + format_fixed(speed, 0));
+  std::thread flood_thread([&] { flood.run(start, end, stop); });
+  std::thread feed_thread([&] {
+    wait_until(start);
+    std::int64_t cursor = f1;
+    for (;;) {
+      const std::int64_t now = monotonic_now_ns();
+      const std::int64_t f = f1 + static_cast<std::int64_t>(static_cast<double>(now - start) * speed);
+      feed_pub.publish_between(cursor, f);
+      cursor = f;
+      if (now >= end || stop.load(std::memory_order_relaxed)) break;
+      std::this_thread::sleep_for(kFeedTick);
+    }
+  });
+  flood_thread.join();
+  feed_thread.join();
+  const std::int64_t flood_end = std::min(monotonic_now_ns(), end);
+
+  // 4. Stragglers: every flood message delivered once, every crash halted.
+  say("draining");
+  const std::int64_t drain_deadline = monotonic_now_ns() + static_cast<std::int64_t>(cfg.drain_timeout_s * 1e9);
+  std::atomic<bool> never{false};
+  auto all_delivered = [&] {
+    for (std::size_t s = 0; s < kStreams; ++s) {
+      if (trackers[s]->unique.load(std::memory_order_acquire) < flood.published(static_cast<FloodStream>(s))) return false;
+    }
+    return true;
+  };
+  wait_for(all_delivered, drain_deadline, never);
+  std::int64_t delivered_at = monotonic_now_ns();
+  if (!all_delivered()) {
+    delivered_at = 0;
+    for (auto& t : trackers) delivered_at = std::max(delivered_at, t->last_ns.load(std::memory_order_acquire));
+  }
+  auto crashed = [&] {
+    std::size_t n = 0;
+    for (auto& s : symbols) n += s->onset_wall.load() != 0;
+    return n;
+  };
+  auto halted_all = [&] {
+    std::lock_guard lock(chain.mu);
+    std::size_t n = 0;
+    for (auto& s : symbols) {
+      const std::int64_t onset = s->onset_wall.load();
+      if (onset == 0) continue;
+      for (const auto& h : chain.halts) {
+        if (h.symbol == s->name && h.delivered >= onset) {
+          ++n;
+          break;
+        }
+      }
+    }
+    return n == crashed();
+  };
+  // The chain may still be working through a backlog (a slow build, a busy
+  // machine): let VPIN take in every trade, then wait for the HALTs.
+  const auto drain_ns = static_cast<std::int64_t>(cfg.drain_timeout_s * 1e9);
+  if (vpin) {
+    wait_for([&] { return vpin->health().messages >= feed_pub.published(); }, monotonic_now_ns() + drain_ns, never);
+  }
+  wait_for(halted_all, monotonic_now_ns() + drain_ns, never);
+
+  // 5. Teardown: our subscribers first (their trackers become ours), then the
+  // engines, then the observers that watch them.
+  for (auto& s : tracker_subs) s->cancel();
+  nlohmann::json engines = nlohmann::json::object();
+  if (risk) {
+    risk->stop();
+    engines["risk"] = engine_json(*risk);
+  }
+  if (vpin) {
+    vpin->stop();
+    engines["vpin"] = engine_json(*vpin);
+  }
+  for (auto& s : observers) s->cancel();
+
+  // 6. The report.
+  BenchReport r;
+  r.scenario = "flash-crash";
+  r.backend = cfg.backend;
+  r.publishers = 1;
+  r.subscribers = static_cast<int>(kStreams);
+  r.payload_bytes = cfg.payload_bytes;
+  r.target_rate = cfg.rate;
+  r.duration_s = static_cast<double>(flood_end - start) / 1e9;
+  std::uint64_t unique = 0;
+  for (std::size_t s = 0; s < kStreams; ++s) {
+    auto stream = static_cast<FloodStream>(s);
+    std::vector<std::uint64_t> published(kStreams, 0);
+    published[s] = flood.published(stream);
+    count_published(r, flood.cycle(stream), published);
+    count_delivered(r, *trackers[s], flood.cycle(stream), published);
+    unique += trackers[s]->unique.load();
+    if (trackers[s]->malformed) r.notes.push_back(std::to_string(trackers[s]->malformed) + " malformed flood deliveries");
+  }
+  const double delivery_window_s = static_cast<double>(std::max(delivered_at, flood_end) - start) / 1e9;
+
+  // Per symbol: the first warning whose bucket ends in the crash (an earlier
+  // bucket over the threshold is a false alarm), and the HALT that answered it.
+  std::vector<double> first_warning, halt, chain_ms, tick_to_warning;
+  nlohmann::json per_symbol = nlohmann::json::array();
+  std::size_t halted = 0, false_warnings = 0;
+  std::string unhalted;
+  nlohmann::json risk_state = {{"halted", false}};
+  {
+    std::lock_guard lock(chain.mu);
+    for (auto& s : symbols) {
+      const std::int64_t onset = s->onset_wall.load();
+      nlohmann::json row = {{"symbol", s->name}, {"crashed", onset != 0}};
+      const ChainEvent* warning = nullptr;
+      for (const auto& w : chain.warnings) {
+        if (w.symbol != s->name) continue;
+        if (onset != 0 && w.end_ns >= s->onset_feed_ns) {
+          if (!warning || w.delivered < warning->delivered) warning = &w;
+        } else {
+          ++false_warnings;
+        }
+      }
+      const ChainEvent* h = nullptr;
+      if (warning) {
+        for (const auto& x : chain.halts) {
+          if (x.symbol == s->name && x.correlation == warning->correlation) h = &x;
+        }
+      }
+      if (onset != 0) {
+        row["onset_s"] = static_cast<double>(s->onset_mono.load() - start) / 1e9;
+        row["onset_wall_ns"] = onset;
+      }
+      if (warning) {
+        first_warning.push_back(ms(warning->delivered - onset));
+        tick_to_warning.push_back(ms(warning->delivered - warning->origin));
+        row["first_warning_ms"] = first_warning.back();
+        row["tick_to_warning_ms"] = tick_to_warning.back();
+      }
+      if (onset != 0 && !h) unhalted += " " + s->name + (warning ? " (warned)" : " (no warning)");
+      if (h) {
+        ++halted;
+        halt.push_back(ms(h->delivered - onset));
+        chain_ms.push_back(ms(h->delivered - h->origin));
+        row["halt_ms"] = halt.back();
+        row["chain_ms"] = chain_ms.back();
+      }
+      per_symbol.push_back(row);
+    }
+    if (!chain.state_halts.empty()) {
+      const ChainEvent& e = chain.state_halts.front();
+      std::int64_t first_onset = 0;
+      for (auto& s : symbols) {
+        const std::int64_t o = s->onset_wall.load();
+        if (o != 0 && (first_onset == 0 || o < first_onset)) first_onset = o;
+      }
+      risk_state = {{"halted", true},
+                    {"transitions", chain.state_halts.size()},
+                    {"after_first_onset_ms", first_onset != 0 ? nlohmann::json(ms(e.delivered - first_onset)) : nlohmann::json(nullptr)},
+                    {"chain_ms", ms(e.delivered - e.origin)}};
+    }
+    nlohmann::json chain_latency = nlohmann::json::object();
+    for (Priority p : {Priority::kFlashCrash, Priority::kUrgent}) {
+      if (chain.latency[lane_of(p)].count() > 0) {
+        chain_latency[std::string(to_string(p))] = latency_json_us(chain.latency[lane_of(p)]);
+      }
+    }
+    r.extra["chain_delivery_latency_us"] = chain_latency;
+  }
+
+  std::uint64_t lost_high = 0;
+  for (Priority p : {Priority::kHigh, Priority::kUrgent, Priority::kFlashCrash}) lost_high += r.by_priority[lane_of(p)].lost;
+  const std::size_t n_crashed = crashed();
+  const bool pass = lost_high == 0 && n_crashed > 0 && halted == n_crashed;
+
+  r.extra["delivered_msgs_per_s"] = delivery_window_s > 0 ? static_cast<double>(unique) / delivery_window_s : 0.0;
+  r.extra["drain_s"] = static_cast<double>(std::max<std::int64_t>(0, delivered_at - flood_end)) / 1e9;
+  r.extra["first_warning_ms"] = summary_ms(first_warning);
+  r.extra["halt_ms"] = summary_ms(halt);
+  r.extra["chain_ms"] = summary_ms(chain_ms);
+  r.extra["tick_to_warning_ms"] = summary_ms(tick_to_warning);
+  r.extra["crash_symbols"] = cfg.symbols;
+  r.extra["crashed_symbols"] = n_crashed;
+  r.extra["halted_symbols"] = halted;
+  r.extra["false_warnings"] = false_warnings;
+  r.extra["risk_state"] = risk_state;
+  r.extra["lost_high_and_above"] = lost_high;
+  r.extra["pass"] = pass;
+  r.extra["symbols"] = per_symbol;
+  r.extra["feed"] = {{"speed", speed},
+                     {"bar_s", cfg.vpin_bar_s},
+                     {"bar_wall_ms", cfg.bar_wall_ms},
+                     {"bucket_volume", cfg.vpin_bucket_volume},
+                     {"warmup_bars", warm_bars},
+                     {"warmup_trades", warm_trades},
+                     {"warmup_s", warm_s},
+                     {"trades", feed_pub.published() - warm_trades},
+                     {"crash_bars", kCrashBars},
+                     {"crash_plunge", kCrashPlunge},
+                     {"crash_volume_x", kCrashVolumeX}};
+  if (!engines.empty()) r.extra["engines"] = engines;
+  r.extra["bus_dropped"] = {{"marketdata", router.marketdata().stats().dropped}, {"engine", router.engine().stats().dropped}};
+  if (flood.refused()) r.notes.push_back(std::to_string(flood.refused()) + " flood publishes refused; first: " + flood.first_error());
+  if (feed_pub.refused()) r.notes.push_back(std::to_string(feed_pub.refused()) + " feed trades refused by the bus");
+  if (stop.load()) r.notes.push_back("interrupted: stopped early, figures cover the run so far");
+  if (n_crashed < static_cast<std::size_t>(cfg.symbols)) {
+    r.notes.push_back(std::to_string(cfg.symbols - static_cast<int>(n_crashed)) + " symbol(s) never reached their crash");
+  }
+  if (halted < n_crashed) {
+    r.notes.push_back(std::to_string(n_crashed - halted) + " crashed symbol(s) without a HALT, the chain broke:" + unhalted);
+  }
+  if (delivery_window_s > 0 && delivered_at == 0) r.notes.push_back("flood deliveries still missing after the drain timeout");
+  return r;
+}
+
+bool flash_crash_passed(const BenchReport& r) { return r.extra.value("pass", false); }
+
+void print_flash_crash(const BenchReport& r, std::ostream& out, bool color) {
+  const nlohmann::json& x = r.extra;
+  BenchReport flood = r;
+  flood.extra = nlohmann::json::object();
+  flood.notes.clear();
+  flood.scenario = "flash-crash background";
+  flood.print_table(out, color);
+  out << "  delivered " << format_count(x.value("delivered_msgs_per_s", 0.0)) << " msgs/s sustained"
+      << " (drain after the flood " << format_fixed(x.value("drain_s", 0.0), 3) << " s)\n\n";
+
+  const auto& feed = x["feed"];
+  out << "crash chain: " << x["crashed_symbols"].get<int>() << "/" << x["crash_symbols"].get<int>()
+      << " symbols crashed, " << x["halted_symbols"].get<int>() << " halted; feed x"
+      << format_fixed(feed["speed"].get<double>(), 0) << " (" << format_fixed(feed["bar_s"].get<double>(), 0)
+      << " s VPIN bar = " << format_fixed(feed["bar_wall_ms"].get<double>(), 1) << " ms), calm history "
+      << feed["warmup_bars"].get<int>() << " bars in " << format_fixed(feed["warmup_s"].get<double>(), 2) << " s\n";
+  Table t({"ms", "p50", "p99", "max", "n"});
+  auto cell = [](const nlohmann::json& v) { return v.is_number() ? format_fixed(v.get<double>(), 3) : std::string("-"); };
+  for (const auto& [label, key] : {std::pair{"onset -> first warning", "first_warning_ms"},
+                                   std::pair{"onset -> HALT", "halt_ms"},
+                                   std::pair{"chain: tick -> HALT", "chain_ms"},
+                                   std::pair{"hop: tick -> warning", "tick_to_warning_ms"}}) {
+    const auto& s = x[key];
+    t.add_row({label, cell(s["p50"]), cell(s["p99"]), cell(s["max"]), std::to_string(s["samples"].get<int>())});
+  }
+  t.print(out, color);
+  out << "\n";
+  Table s({"symbol", "onset s", "warning ms", "HALT ms", "chain ms"});
+  for (const auto& row : x["symbols"]) {
+    auto v = [&row](const char* k, int digits) {
+      return row.contains(k) ? format_fixed(row[k].get<double>(), digits) : std::string("-");
+    };
+    s.add_row({row["symbol"].get<std::string>(), v("onset_s", 3), v("first_warning_ms", 2), v("halt_ms", 2), v("chain_ms", 3)});
+  }
+  s.print(out, color);
+  const auto& rs = x["risk_state"];
+  if (rs.value("halted", false)) {
+    out << "  risk state HALTED";
+    if (rs["after_first_onset_ms"].is_number()) {
+      out << " " << format_fixed(rs["after_first_onset_ms"].get<double>(), 2) << " ms after the first onset";
+    }
+    out << "\n";
+  } else {
+    out << "  risk state never HALTED\n";
+  }
+  if (x.value("false_warnings", 0) > 0) {
+    out << "  false warnings (calm buckets over the VPIN CDF threshold): " << x["false_warnings"].get<int>() << "\n";
+  }
+  for (const auto& n : r.notes) out << "  note: " << n << "\n";
+  const bool pass = flash_crash_passed(r);
+  const char* on = color ? (pass ? "\033[32m" : "\033[31m") : "";
+  const char* off = color ? "\033[0m" : "";
+  out << on << (pass ? "PASS" : "FAIL") << off << ": " << x["lost_high_and_above"].get<std::uint64_t>()
+      << " lost at high and above; " << x["halted_symbols"].get<int>() << "/" << x["crashed_symbols"].get<int>()
+      << " crashed symbols halted\n";
+}
+
+}  // namespace nautilus::cli

@@ -1,0 +1,171 @@
+// End to end: `nautilus bench flash-crash`, the real binary, in-process and on
+// a real redis-server: every crash symbol is halted by the real vpin and risk
+// engines, nothing at high priority or above is lost, the report's fields are
+// there. No timing is asserted: the figures are measured, not tested.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "bus/redis_fixture.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::string kCli = std::string(NAUTILUS_BINARY_DIR) + "/apps/nautilus-cli/nautilus";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Run {
+  int rc = -1;
+  std::string out, err;
+};
+
+// The CLI with `args` through sh, stdout and stderr to files. With
+// `interrupt`, SIGINT goes once stderr says the measured run has begun.
+Run run_cli(const std::string& args, bool interrupt = false) {
+  char tmpl[] = "/tmp/nautilus-fc-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  const std::string out = dir + "/out", err = dir + "/err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execl("/bin/sh", "sh", "-c", ("exec " + kCli + " " + args).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int st = 0;
+  if (interrupt) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (slurp(err).find("running") == std::string::npos && std::chrono::steady_clock::now() < deadline &&
+           ::waitpid(pid, &st, WNOHANG) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, SIGINT);
+  }
+  ::waitpid(pid, &st, 0);
+  Run r{WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(out), slurp(err)};
+  fs::remove_all(dir);
+  return r;
+}
+
+bool positive(const json& j, const char* key) { return j.contains(key) && j[key].is_number() && j[key].get<double>() > 0; }
+
+// The checks both backends share.
+void check_report(const json& r, int symbols) {
+  CHECK(r["scenario"] == "flash-crash");
+  CHECK(r["pass"] == true);
+  CHECK(r["lost_high_and_above"] == 0);
+  for (const char* p : {"high", "urgent", "flash_crash"}) {
+    REQUIRE(r["by_priority"].contains(p));
+    CHECK(r["by_priority"][p]["lost"] == 0);
+    CHECK(r["by_priority"][p]["messages"].get<int>() > 0);
+  }
+  CHECK(r["crash_symbols"] == symbols);
+  CHECK(r["crashed_symbols"] == symbols);
+  CHECK(r["halted_symbols"] == symbols);
+  for (const char* k : {"first_warning_ms", "halt_ms", "chain_ms", "tick_to_warning_ms"}) {
+    INFO(k);
+    REQUIRE(r.contains(k));
+    CHECK(r[k]["samples"] == symbols);
+    CHECK(positive(r[k], "p50"));
+    CHECK(positive(r[k], "p99"));
+    CHECK(positive(r[k], "max"));
+    CHECK(r[k]["p50"].get<double>() <= r[k]["max"].get<double>());
+  }
+  // A HALT answers a warning, which comes after its crash's onset.
+  REQUIRE(r["symbols"].size() == static_cast<std::size_t>(symbols));
+  for (const auto& s : r["symbols"]) {
+    INFO(s.dump());
+    CHECK(s["crashed"] == true);
+    CHECK(positive(s, "onset_s"));
+    CHECK(positive(s, "first_warning_ms"));
+    CHECK(positive(s, "halt_ms"));
+    CHECK(positive(s, "chain_ms"));
+    // The chain starts at the tick that closed the crash's bar, after the onset.
+    CHECK(s["chain_ms"].get<double>() <= s["halt_ms"].get<double>());
+  }
+  CHECK(r["risk_state"]["halted"] == true);
+  CHECK(positive(r, "throughput_msgs_per_s"));
+  CHECK(positive(r, "delivered_msgs_per_s"));
+  CHECK(r["messages"].get<double>() > 0);
+  CHECK(r["chain_delivery_latency_us"].contains("flash_crash"));
+  CHECK(r["chain_delivery_latency_us"].contains("urgent"));
+  CHECK(r["engines"]["vpin"]["errors"] == 0);
+  CHECK(r["engines"]["risk"]["errors"] == 0);
+}
+
+}  // namespace
+
+TEST_CASE("e2e: bench flash-crash in-process halts every crash symbol and loses nothing at high+") {
+  Run r = run_cli("bench flash-crash --duration 3 --rate 5000 --json");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  json j = json::parse(r.out);
+  CHECK(j["backend"] == "inproc://");
+  CHECK(j["duplicated"] == 0);  // in-process delivery is exactly once
+  check_report(j, 16);
+}
+
+TEST_CASE("e2e: bench flash-crash on a real redis-server, keys cleaned up afterwards") {
+  nautilus::testing::RedisServer redis;
+  Run r = run_cli("bench flash-crash --backend " + redis.url() + " --duration 2 --rate 2000 --symbols 3 --json");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  json j = json::parse(r.out);
+  check_report(j, 3);
+  CHECK(redis.integer({"DBSIZE"}) == 0);  // the run's prefix is gone
+}
+
+TEST_CASE("e2e: bench flash-crash table, usage errors and an unreachable Redis") {
+  Run table = run_cli("bench flash-crash --duration 2 --rate 1000 --symbols 2");
+  INFO(table.err);
+  CHECK(table.rc == 0);
+  CHECK_THAT(table.out, Catch::Contains("onset -> HALT") && Catch::Contains("PASS: 0 lost at high and above"));
+
+  Run bad = run_cli("bench flash-crash --backend kafka://x");
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Catch::Contains("unknown bus URL"));
+  Run bad_url = run_cli("bench flash-crash --backend redis://127.0.0.1:x");
+  CHECK(bad_url.rc == 2);
+  CHECK_THAT(bad_url.err, Catch::Contains("redis://127.0.0.1:x'"));
+  Run down = run_cli("bench flash-crash --backend redis://127.0.0.1:1");
+  CHECK(down.rc == 3);
+  CHECK_THAT(down.err, Catch::Contains("cannot reach redis://127.0.0.1:1 "));
+  CHECK(run_cli("bench flash-crash --symbols 0").rc == 2);
+}
+
+TEST_CASE("e2e: SIGINT stops bench flash-crash early and it still reports") {
+  // A long run interrupted soon after its measured phase begins: it stops,
+  // prints the JSON report with the interruption noted and exits with a
+  // documented code (1 when no crash has been halted yet, else 0).
+  Run r = run_cli("bench flash-crash --duration 60 --rate 2000 --symbols 2 --json", true);
+  INFO(r.err);
+  CHECK((r.rc == 0 || r.rc == 1));
+  json j = json::parse(r.out);
+  CHECK(j["scenario"] == "flash-crash");
+  CHECK(j["duration_s"].get<double>() < 60);
+  CHECK_THAT(j["notes"].dump(), Catch::Contains("interrupted"));
+  CHECK_THAT(r.err, Catch::Contains("interrupted"));
+}
