@@ -152,8 +152,14 @@ class VpinEngine final : public Engine {
       for (const auto& [sym, b] : out) warnings_ += b.warning ? 1 : 0;
     }
     // Publish outside the lock: a full subscriber queue may block the publisher.
+    // Warnings first: one trade can close a bar of every symbol, and the
+    // flash_crash warning must not wait behind dozens of normal-priority
+    // toxicity messages being built (it overtakes its own, as risk expects).
     const std::int64_t origin = m.origin_ns != 0 ? m.origin_ns : m.timestamp_ns;
     const std::string correlation = !m.correlation_id.empty() ? m.correlation_id : m.id.to_string();
+    for (const auto& [sym, b] : out) {
+      if (b.warning) publish_warning(sym, b, origin, correlation);
+    }
     for (const auto& [sym, b] : out) publish_bucket(sym, b, origin, correlation);
   }
 
@@ -180,21 +186,22 @@ class VpinEngine final : public Engine {
     msg->origin_ns = origin;
     msg->correlation_id = correlation;
     publish(std::move(msg));
-    if (b.warning) {
-      double threshold = 0;
-      {
-        std::lock_guard lock(mu_);
-        auto o = overrides_.find(symbol);
-        threshold = (o != overrides_.end() ? o->second : config_).cdf_threshold;
-      }
-      nlohmann::json alert = {{"symbol", symbol}, {"vpin", opt(b.vpin)}, {"cdf", opt(b.cdf)},
-                              {"threshold", threshold}, {"bucket", b.index}, {"end_ns", b.end_ns},
-                              {"message", "VPIN CDF crossed " + std::to_string(threshold) + " on " + symbol}};
-      auto w = make_message("vpin.alert." + symbol, MessageType::kFlashCrashWarning, alert.dump(), Priority::kFlashCrash);
-      w->origin_ns = origin;
-      w->correlation_id = correlation;
-      publish(std::move(w));
+  }
+
+  void publish_warning(const std::string& symbol, const VpinBucket& b, std::int64_t origin, const std::string& correlation) {
+    double threshold = 0;
+    {
+      std::lock_guard lock(mu_);
+      auto o = overrides_.find(symbol);
+      threshold = (o != overrides_.end() ? o->second : config_).cdf_threshold;
     }
+    nlohmann::json alert = {{"symbol", symbol}, {"vpin", opt(b.vpin)}, {"cdf", opt(b.cdf)},
+                            {"threshold", threshold}, {"bucket", b.index}, {"end_ns", b.end_ns},
+                            {"message", "VPIN CDF crossed " + std::to_string(threshold) + " on " + symbol}};
+    auto w = make_message("vpin.alert." + symbol, MessageType::kFlashCrashWarning, alert.dump(), Priority::kFlashCrash);
+    w->origin_ns = origin;
+    w->correlation_id = correlation;
+    publish(std::move(w));
   }
 
   mutable std::mutex mu_;
