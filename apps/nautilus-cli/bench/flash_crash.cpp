@@ -1,5 +1,7 @@
 #include "bench/flash_crash.h"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -32,21 +34,25 @@ constexpr double kCrashVolumeX = 10;
 constexpr double kCrashPlunge = 0.08;
 constexpr int kCrashBars = 8;
 constexpr int kFloodTopics = 16;        // distinct topics per flood stream
+constexpr std::uint64_t kQuoteEvery = 32;  // marketdata flood messages per quote for the risk engine
 constexpr auto kFeedTick = std::chrono::microseconds(200);
 constexpr auto kFloodTick = std::chrono::microseconds(50);
+constexpr std::int64_t kPollSpinNs = 50'000;  // as the bus's own delivery threads
+constexpr auto kPollNap = std::chrono::microseconds(10);
 
 // The flood's logical publishers: each has its own sequence and is counted by
 // its own subscriber, so losses are attributed to the right bus.
 enum FloodStream : std::size_t { kMdFlood = 0, kEngineFlood = 1, kQuoteFlood = 2, kStreams = 3 };
 
 // The bench's own VPIN settings: one-second bars, two buckets per calm bar, a
-// ten-bucket window (one crash bar fills it) and a CDF over a long history.
+// ten-bucket window (one crash bar fills it), sigma over the last 100 bars
+// and a CDF over a long history.
 // A calm bucket reaches the threshold with probability about 1 - threshold
 // (the CDF is a rank), so the threshold is high and the history long enough
 // for it to mean something; those that do are reported as false warnings.
 nlohmann::json bench_vpin_config(const FlashCrashConfig& cfg) {
   return {{"bar_seconds", cfg.vpin_bar_s}, {"bucket_volume", cfg.vpin_bucket_volume}, {"window_buckets", 10},
-          {"cdf_window", 2000}, {"min_cdf_samples", 1000},  {"cdf_threshold", 0.999}};
+          {"sigma_window", 100}, {"cdf_window", 2000}, {"min_cdf_samples", 1000},  {"cdf_threshold", 0.999}};
 }
 constexpr int kBenchVpinHistory = 10 + 1000;  // window_buckets + min_cdf_samples
 
@@ -127,7 +133,7 @@ class Flood {
       : router_(router), cfg_(cfg), cycle_(cfg.mix), quote_cycle_({1, 1, 0, 0, 0}) {
     caps_[kMdFlood] = total_cap / 2 + 2;
     caps_[kEngineFlood] = total_cap / 2 + 2;
-    caps_[kQuoteFlood] = total_cap / 16 + 2;
+    caps_[kQuoteFlood] = total_cap / (2 * kQuoteEvery) + 2;
     for (int i = 0; i < kFloodTopics; ++i) {
       md_topics_.push_back("bench.md." + std::to_string(i));
       engine_topics_.push_back("bench.engine." + std::to_string(i));
@@ -146,6 +152,7 @@ class Flood {
   // between short sleeps: a background load needs no microsecond pacing, and
   // a spinning publisher would take a core from the deliveries it measures.
   void run(std::int64_t start, std::int64_t end, const std::atomic<bool>& stop) {
+    ::prctl(PR_SET_TIMERSLACK, 1000UL);  // naps of 50 us, not 50 us plus the default 50 us slack
     MessagePool pool(1 << 16);
     std::uint64_t total = 0;
     wait_until(start);
@@ -160,9 +167,9 @@ class Flood {
 
  private:
   void publish_one(MessagePool& pool, std::uint64_t n) {
-    // Half to each bus; one marketdata message in eight is a quote the risk
+    // Half to each bus; one marketdata message in 32 is a quote the risk
     // engine prices from, the rest go to topics no engine subscribes to.
-    FloodStream s = (n & 1) ? kEngineFlood : ((n >> 1) % 8 == 0 ? kQuoteFlood : kMdFlood);
+    FloodStream s = (n & 1) ? kEngineFlood : ((n >> 1) % kQuoteEvery == 0 ? kQuoteFlood : kMdFlood);
     std::uint64_t seq = published_[s];
     if (seq >= caps_[s]) return;
     auto m = pool.acquire();
@@ -448,6 +455,7 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
     o.group = cfg.group_prefix + "-flood-" + spec.name;
     o.queue_capacity = cfg.queue_capacity;
     o.overflow = OverflowPolicy::kDropOldest;  // low and normal may be dropped under overload, high+ never
+    o.mode = DeliveryMode::kPolled;            // all three on one poller thread, below
     tracker_subs.push_back(router.subscribe(
         spec.bus, spec.pattern,
         [t, &clock](const MessagePtr& m) {
@@ -457,6 +465,25 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
         o));
   }
 
+  // One thread delivers to all three trackers: on two cores, three delivery
+  // threads spinning for work would take the CPU from the engines under test.
+  // It spins while traffic flows and naps when there is none.
+  std::atomic<bool> poll_done{false};
+  std::thread poller([&] {
+    std::int64_t idle_since = 0;
+    while (!poll_done.load(std::memory_order_relaxed)) {
+      std::size_t n = 0;
+      for (auto& s : tracker_subs) n += s->poll(256);
+      if (n > 0) {
+        idle_since = 0;
+        continue;
+      }
+      const std::int64_t now = monotonic_now_ns();
+      if (idle_since == 0) idle_since = now;
+      if (now - idle_since > kPollSpinNs) std::this_thread::sleep_for(kPollNap);
+    }
+  });
+
   // 3. The measured phase: flood and feed together.
   const std::int64_t start = monotonic_now_ns() + 2'000'000;
   const std::int64_t end = start + static_cast<std::int64_t>(cfg.duration_s * 1e9);
@@ -464,6 +491,7 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
       " msgs/s over both buses, " + std::to_string(cfg.symbols) + " crashes on a feed at x" + format_fixed(speed, 0));
   std::thread flood_thread([&] { flood.run(start, end, stop); });
   std::thread feed_thread([&] {
+    ::prctl(PR_SET_TIMERSLACK, 1000UL);
     wait_until(start);
     std::int64_t cursor = f1;
     for (;;) {
@@ -525,6 +553,8 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
 
   // 5. Teardown: our subscribers first (their trackers become ours), then the
   // engines, then the observers that watch them.
+  poll_done.store(true);
+  poller.join();
   for (auto& s : tracker_subs) s->cancel();
   nlohmann::json engines = nlohmann::json::object();
   if (risk) {
@@ -561,6 +591,7 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
   // Per symbol: the first warning whose bucket ends in the crash (an earlier
   // bucket over the threshold is a false alarm), and the HALT that answered it.
   std::vector<double> first_warning, halt, chain_ms, tick_to_warning;
+  std::vector<double> hop_vpin, hop_risk, hop_deliver;  // where the chain's time goes
   nlohmann::json per_symbol = nlohmann::json::array();
   std::size_t halted = 0, false_warnings = 0;
   std::string unhalted;
@@ -600,6 +631,9 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
         ++halted;
         halt.push_back(ms(h->delivered - onset));
         chain_ms.push_back(ms(h->delivered - h->origin));
+        hop_vpin.push_back(ms(warning->published - warning->origin));
+        hop_risk.push_back(ms(h->published - warning->published));
+        hop_deliver.push_back(ms(h->delivered - h->published));
         row["halt_ms"] = halt.back();
         row["chain_ms"] = chain_ms.back();
       }
@@ -637,6 +671,9 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
   r.extra["halt_ms"] = summary_ms(halt);
   r.extra["chain_ms"] = summary_ms(chain_ms);
   r.extra["tick_to_warning_ms"] = summary_ms(tick_to_warning);
+  r.extra["chain_hops_ms"] = {{"tick_to_warning_published", summary_ms(hop_vpin)},
+                              {"warning_to_halt_published", summary_ms(hop_risk)},
+                              {"halt_published_to_delivered", summary_ms(hop_deliver)}};
   r.extra["crash_symbols"] = cfg.symbols;
   r.extra["crashed_symbols"] = n_crashed;
   r.extra["halted_symbols"] = halted;
@@ -698,6 +735,12 @@ void print_flash_crash(const BenchReport& r, std::ostream& out, bool color) {
     const auto& s = x[key];
     t.add_row({label, cell(s["p50"]), cell(s["p99"]), cell(s["max"]), std::to_string(s["samples"].get<int>())});
   }
+  for (const auto& [label, key] : {std::pair{"  vpin: tick -> warning out", "tick_to_warning_published"},
+                                   std::pair{"  risk: warning out -> HALT out", "warning_to_halt_published"},
+                                   std::pair{"  bus: HALT out -> delivered", "halt_published_to_delivered"}}) {
+    const auto& s = x["chain_hops_ms"][key];
+    t.add_row({label, cell(s["p50"]), cell(s["p99"]), cell(s["max"]), std::to_string(s["samples"].get<int>())});
+  }
   t.print(out, color);
   out << "\n";
   Table s({"symbol", "onset s", "warning ms", "HALT ms", "chain ms"});
@@ -716,7 +759,7 @@ void print_flash_crash(const BenchReport& r, std::ostream& out, bool color) {
     }
     out << "\n";
   } else {
-    out << "  risk state never HALTED\n";
+    out << "  risk state: no change to HALTED seen during the run (it may have been HALTED already)\n";
   }
   if (x.value("false_warnings", 0) > 0) {
     out << "  false warnings (calm buckets over the VPIN CDF threshold): " << x["false_warnings"].get<int>() << "\n";
