@@ -16,6 +16,7 @@ _nautilus() {
     --priority) COMPREPLY=($(compgen -W "flash_crash urgent critical high normal low" -- "$cur")); return ;;
     --type) COMPREPLY=($(compgen -W "market_data tick quote trade bar level2 fundamental economic news risk_alert risk_metric trading_signal order fill position_update portfolio_update ml_prediction regime_change vpin_toxicity flash_crash_warning feature_update factor_update margin_status performance_metric engine_status system_health" -- "$cur")); return ;;
     --url|--token|--count|--rate|--timeout|--group|--backend|--duration|--symbol|--quantity|--price|--id) return ;;
+    --md-backend|--engine-backend|--symbols|--seed|--bar-ms|--size|--queue|--mix|--drain-timeout) return ;;
     --side) COMPREPLY=($(compgen -W "buy sell" -- "$cur")); return ;;
     --sort) COMPREPLY=($(compgen -W "rate p50 p90 p99 p999 max queue drops errors name" -- "$cur")); return ;;
     --interval) return ;;
@@ -32,7 +33,8 @@ _nautilus() {
         publish) COMPREPLY=($(compgen -W "marketdata engine --priority --type --source --count --rate --backend --help" -- "$cur")) ;;
         subscribe) COMPREPLY=($(compgen -W "marketdata engine --count --timeout --group --backend --json --help" -- "$cur")) ;;
       esac ;;
-    bench) [[ -z $sub ]] && COMPREPLY=($(compgen -W "throughput latency hub" -- "$cur")) ;;
+    bench) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "throughput latency hub flash-crash" -- "$cur"))
+           elif [[ $sub == flash-crash ]]; then COMPREPLY=($(compgen -W "--backend --md-backend --engine-backend --duration --rate --symbols --seed --bar-ms --size --queue --mix --drain-timeout --json --help" -- "$cur")); fi ;;
     data) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "get sources stats" -- "$cur"))
           elif [[ $sub == get ]]; then COMPREPLY=($(compgen -W "--type --source --fresh --help" -- "$cur")); fi ;;
     risk) if [[ -z $sub ]]; then COMPREPLY=($(compgen -W "check state" -- "$cur"))
