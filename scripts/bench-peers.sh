@@ -79,6 +79,7 @@ cut -d' ' -f1-3 /proc/loadavg > "$out/load_start"
 run() {
   local name=$1; shift
   echo "== $name: $*" >&2
+  sleep 1  # let the previous run's servers and page cache settle
   [[ $* == *"$redis_url"* || $name == hiredis* ]] && redis-cli -p "$redis_port" flushall >/dev/null
   local rc=0
   "$@" > "$out/$name.json" 2> "$out/$name.err" || rc=$?
@@ -109,8 +110,11 @@ run hiredis_lat50 "$redis_peer" "$redis_port" latency 50000 "$secs" "$size"
 run js_lat50   "$nats_peer" --url "$nats_url" --drain-timeout 300 jetstream latency 50000 "$secs" "$size"
 "$build/bench/peers/sched_gap" 1 3 > "$out/gap1.json"
 cut -d' ' -f1-3 /proc/loadavg > "$out/load_end"
-printf 'count=%s\nsecs=%s\nsize=%s\nrun_date=%s\ncommand_line=%q\n' "$count" "$secs" "$size" \
-  "$(date -u +%F)" "$command_line" > "$out/params"
+local tree
+tree=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- lib apps bench 2>/dev/null || tree="$tree with uncommitted edits in lib/apps/bench"
+printf 'count=%s\nsecs=%s\nsize=%s\nrun_date=%s\ntree=%q\ncommand_line=%q\n' "$count" "$secs" "$size" \
+  "$(date -u +%F)" "$tree" "$command_line" > "$out/params"
 }
 if [ "${REPORT_ONLY:-0}" = 1 ]; then
   [ -f "$out/params" ] || { echo "bench-peers: no previous run in $out" >&2; exit 1; }
@@ -170,6 +174,7 @@ section=$out/section.md
   echo "$command_line"
   echo '```'
   echo
+  echo "Source: commit ${tree:-unknown}, Release build."
   echo "Machine: nproc $(nproc), $cpu, kernel $(uname -r); load average $load_start at the"
   echo "start, $load_end at the end (1/5/15 min). $(redis-server --version | grep -o 'v=[0-9.]*' | sed 's/v=/Redis /'),"
   echo "$("$nats_server" --version | sed 's/nats-server: v/nats-server /'), libnats $(pkg-config --modversion libnats 2>/dev/null || echo '?');"
