@@ -26,6 +26,7 @@ using nlohmann::json;
 namespace {
 
 const std::string kCli = std::string(NAUTILUS_BINARY_DIR) + "/apps/nautilus-cli/nautilus";
+const std::string kDaemon = std::string(NAUTILUS_BINARY_DIR) + "/apps/nautilusd/nautilusd";
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
@@ -41,7 +42,7 @@ struct Run {
 
 // The CLI with `args` through sh, stdout and stderr to files. With
 // `interrupt`, SIGINT goes once stderr says the measured run has begun.
-Run run_cli(const std::string& args, bool interrupt = false) {
+Run run_cli(const std::string& args, bool interrupt = false, const std::string& env = "") {
   char tmpl[] = "/tmp/nautilus-fc-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
   const std::string out = dir + "/out", err = dir + "/err";
@@ -51,7 +52,8 @@ Run run_cli(const std::string& args, bool interrupt = false) {
     int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(o, 1);
     ::dup2(e, 2);
-    ::execl("/bin/sh", "sh", "-c", ("exec " + kCli + " " + args).c_str(), static_cast<char*>(nullptr));
+    const std::string cmd = "exec " + (env.empty() ? "" : "env " + env + " ") + kCli + " " + args;
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   int st = 0;
@@ -168,4 +170,59 @@ TEST_CASE("e2e: SIGINT stops bench flash-crash early and it still reports") {
   CHECK(j["duration_s"].get<double>() < 60);
   CHECK_THAT(j["notes"].dump(), Catch::Contains("interrupted"));
   CHECK_THAT(r.err, Catch::Contains("interrupted"));
+}
+
+TEST_CASE("e2e: bench flash-crash against a running nautilusd on Redis: the daemon's engines halt the crashes") {
+  nautilus::testing::RedisServer redis;
+  char tmpl[] = "/tmp/nautilus-fcd-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  std::ofstream(dir + "/nautilusd.toml") << "[bus]\nmarketdata = \"" << redis.url() << "\"\nengine = \"" << redis.url()
+                                         << "\"\n[engines.vpin]\nbar_seconds = 1\nbucket_volume = 2000\n"
+                                            "window_buckets = 10\nmin_cdf_samples = 100\ncdf_window = 1000\n"
+                                            "cdf_threshold = 0.995\n[engines.risk]\nvpin_halt_seconds = 600\n";
+  pid_t daemon = ::fork();
+  if (daemon == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execl(kDaemon.c_str(), kDaemon.c_str(), "--config", (dir + "/nautilusd.toml").c_str(), "--listen",
+            "127.0.0.1:0", "--state-dir", (dir + "/state").c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  REQUIRE(nautilus::testing::wait_until([&] { return fs::exists(dir + "/state/address"); }, std::chrono::seconds(60)));
+  const std::string env = "NAUTILUS_STATE_DIR=" + dir + "/state";
+
+  Run r = run_cli("bench flash-crash --backend daemon --duration 3 --rate 2000 --symbols 3 --json", false, env);
+  INFO(r.err);
+  CHECK(r.rc == 0);
+  if (r.rc == 0) {
+    json j = json::parse(r.out);
+    CHECK_THAT(j["backend"].get<std::string>(), Catch::Contains("daemon (" + redis.url()));
+    CHECK(j["halted_symbols"] == 3);
+    CHECK(j["lost_high_and_above"] == 0);
+    CHECK(j["feed"]["bucket_volume"] == 2000.0);  // the daemon's VPIN settings shaped the feed
+    CHECK(positive(j["chain_ms"], "p50"));
+    CHECK_FALSE(j.contains("engines"));  // none of the bench's own
+  }
+  ::kill(daemon, SIGTERM);
+  ::waitpid(daemon, nullptr, 0);
+
+  // A daemon on in-process buses cannot be driven from another process: exit 1, said so.
+  fs::remove_all(dir + "/state");
+  pid_t inproc = ::fork();
+  if (inproc == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execl(kDaemon.c_str(), kDaemon.c_str(), "--listen", "127.0.0.1:0", "--state-dir", (dir + "/state").c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  REQUIRE(nautilus::testing::wait_until([&] { return fs::exists(dir + "/state/address"); }, std::chrono::seconds(60)));
+  Run in = run_cli("bench flash-crash --backend daemon --duration 1", false, env);
+  CHECK(in.rc == 1);
+  CHECK_THAT(in.err, Catch::Contains("buses are on Redis"));
+  ::kill(inproc, SIGTERM);
+  ::waitpid(inproc, nullptr, 0);
+  fs::remove_all(dir);
 }
