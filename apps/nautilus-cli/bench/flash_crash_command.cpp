@@ -265,8 +265,11 @@ void run(const GlobalOptions& g, FlashCrashArgs& a) {
   }
   if (!flash_crash_passed(r)) {
     const auto lost = r.extra.value("lost_high_and_above", std::uint64_t{0});
-    throw CliError(kExitFailure, lost > 0 ? std::to_string(lost) + " messages lost at high priority or above"
-                                          : "a crashed symbol was not halted: the crash chain broke");
+    if (lost > 0) throw CliError(kExitFailure, std::to_string(lost) + " messages lost at high priority or above");
+    if (r.extra.value("crashed_symbols", 0) == 0) {
+      throw CliError(kExitFailure, "no symbol reached its crash before the run ended: no HALT to measure");
+    }
+    throw CliError(kExitFailure, "a crashed symbol was not halted: the crash chain broke");
   }
 }
 
