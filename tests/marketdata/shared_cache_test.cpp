@@ -127,8 +127,10 @@ TEST_CASE("shared cache: concurrent requests for one key on two hubs make one up
   CHECK(waited.hits == 1);
   CHECK(waited.lock_timeouts == 0);
   CHECK(sa.tier.errors + sb.tier.errors == 0);
-  // Inside each hub the other 7 requests joined its single flight.
-  CHECK(a.hub->stats().coalesced + b.hub->stats().coalesced == 2 * (kPerHub - 1));
+  // Inside each hub the other 7 requests joined its single flight, or, if a
+  // thread was scheduled after that flight ended, hit the local cache.
+  auto joined = [](const Hub& h) { return h.stats().coalesced + h.stats().hits; };
+  CHECK(joined(*a.hub) + joined(*b.hub) == 2 * (kPerHub - 1));
 
   // The value is plain to read with redis-cli, and the lock is gone.
   std::string key = shared_data_key("nautilus", {"AAPL", DataType::kQuote});
