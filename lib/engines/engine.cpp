@@ -180,6 +180,12 @@ nlohmann::json Engine::command(std::string_view name, const nlohmann::json&) {
   throw std::out_of_range("engine '" + name_ + "' has no command '" + std::string(name) + "'");
 }
 
+void Engine::log(std::string_view level, const std::string& line) const {
+  if (ctx_ && ctx_->log) ctx_->log(level, "engine '" + name_ + "': " + line);
+}
+
+std::vector<ConfigProblem> Engine::config_problems(const nlohmann::json&) const { return {}; }
+
 void Engine::subscribe(BusKind bus, std::string_view pattern, std::function<void(const Message&)> handler,
                        SubscribeOptions options) {
   if (!ctx_) throw std::logic_error("engine '" + name_ + "': subscribe() outside on_start");

@@ -24,6 +24,7 @@
 #include "bus/router.h"
 #include "core/clock.h"
 #include "core/histogram.h"
+#include "engines/config_reader.h"
 
 namespace nautilus {
 
@@ -37,6 +38,9 @@ struct EngineContext {
   Router& router;
   Clock& clock;
   nlohmann::json config;  // the engine's own config section (an object)
+  // The daemon's log: (level "info"|"warn"|"error", line). Unset in tests and
+  // benches; Engine::log() then drops the line.
+  std::function<void(std::string_view level, const std::string& line)> log = {};
 };
 
 struct EngineHealth {
@@ -83,6 +87,11 @@ class Engine {
   // nothing of HTTP. Throws std::invalid_argument for a bad request and
   // std::out_of_range for an unknown command.
   virtual nlohmann::json command(std::string_view name, const nlohmann::json& args);
+  // Every problem of `config` (the engine's own section) without starting:
+  // unknown keys, types, ranges, enum values. What `nautilusd --check-config`,
+  // the start and SIGHUP report. An engine reads its config with one
+  // ConfigReader-based parse used both here and in on_start.
+  virtual std::vector<ConfigProblem> config_problems(const nlohmann::json& config) const;
   // Observer for the host: (engine, from, to). Set before start().
   using TransitionObserver = std::function<void(Engine&, EngineState, EngineState)>;
   void set_transition_observer(TransitionObserver fn) { observer_ = std::move(fn); }
@@ -108,6 +117,9 @@ class Engine {
   bool publish(std::shared_ptr<Message> msg);
   Router& router();
   Clock& clock();
+  // A line for the daemon's log, prefixed "engine '<name>': ". Control-plane
+  // events only (halts, state changes), never per message.
+  void log(std::string_view level, const std::string& line) const;
   // RUNNING <-> DEGRADED, for an engine whose dependency is failing.
   void set_degraded(bool degraded, const std::string& reason = {});
 

@@ -127,7 +127,8 @@ void EngineHost::start_locked(Instance& inst) {
     ++inst.generation;
   }
   if (inst.engine->state() == EngineState::kError) inst.engine->stop();  // ERROR -> STOPPED
-  inst.engine->start(EngineContext{router_, clock_, inst.spec.config});
+  inst.engine->start(EngineContext{router_, clock_, inst.spec.config,
+                                   [this](std::string_view level, const std::string& line) { log(level, line); }});
   auto it = std::find(started_order_.begin(), started_order_.end(), &inst);
   if (it != started_order_.end()) started_order_.erase(it);
   started_order_.push_back(&inst);
