@@ -236,7 +236,7 @@ TEST_CASE("several publishers, several subscribers: per-publisher FIFO, no loss"
 
 TEST_CASE("cancel from another thread waits for the running handler", "[bus][unsubscribe]") {
   auto bus = make_bus("inproc://");
-  std::atomic<bool> entered{false}, release{false}, cancel_returned{false};
+  std::atomic<bool> entered{false}, release{false}, cancel_started{false}, cancel_returned{false};
   std::atomic<bool> handler_saw_cancel_return{false};
   std::atomic<int> calls{0};
   auto sub = bus->subscribe("t", [&](const MessagePtr&) {
@@ -248,16 +248,32 @@ TEST_CASE("cancel from another thread waits for the running handler", "[bus][uns
   REQUIRE(bus->publish(msg("t")).is_ok());
   REQUIRE(wait_for([&] { return entered.load(); }));
   std::thread canceller([&] {
+    cancel_started = true;
     sub->cancel();
     cancel_returned = true;
   });
+  // The handler is still held while cancel() runs: a cancel that does not wait
+  // returns within this window and the check below sees it. A correct cancel
+  // never returns here, so the window's length cannot make the test fail.
+  REQUIRE(wait_for([&] { return cancel_started.load(); }));
+  bool returned_while_handler_ran =
+      wait_for([&] { return cancel_returned.load(); }, std::chrono::seconds(1));
+  CHECK_FALSE(returned_while_handler_ran);
   release = true;
   canceller.join();
   CHECK(cancel_returned);
   CHECK_FALSE(handler_saw_cancel_return);  // the handler finished before cancel returned
-  int before = calls.load();
+  CHECK(calls.load() == 1);
+  // A message published after cancel reaches no handler. drain() waits for every
+  // live threaded subscription, so a cancelled one that still received the
+  // message would have run before drain returns.
   REQUIRE(bus->publish(msg("t")).is_ok());
-  CHECK(calls.load() == before);
+  std::atomic<int> witness{0};
+  auto witness_sub = bus->subscribe("t", [&](const MessagePtr&) { witness.fetch_add(1); });
+  REQUIRE(bus->publish(msg("t")).is_ok());
+  REQUIRE(bus->drain(std::chrono::seconds(30)));
+  CHECK(witness.load() == 1);
+  CHECK(calls.load() == 1);
 }
 
 TEST_CASE("a handler may cancel its own subscription", "[bus][unsubscribe]") {
@@ -285,21 +301,39 @@ TEST_CASE("a handler may cancel its own subscription", "[bus][unsubscribe]") {
 TEST_CASE("subscriptions come and go while publishers run", "[bus][unsubscribe][concurrency]") {
   auto bus = make_bus("inproc://");
   std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> delivered{0};
   std::thread publisher([&] {
     while (!stop) (void)bus->publish(msg("churn.x"));
   });
-  for (int round = 0; round < 50; ++round) {
-    auto a = bus->subscribe("churn.*", [&](const MessagePtr&) { delivered.fetch_add(1); });
+  constexpr int kRounds = 50;
+  // Each round's subscriptions count into their own slots, so a handler that ran
+  // after its subscription ended shows as a count that grew after the snapshot.
+  std::vector<std::atomic<std::uint64_t>> threaded_calls(kRounds), polled_calls(kRounds);
+  std::vector<std::uint64_t> threaded_at_end(kRounds), polled_at_end(kRounds);
+  for (int round = 0; round < kRounds; ++round) {
+    auto r = static_cast<std::size_t>(round);
+    auto a = bus->subscribe("churn.*", [&threaded_calls, r](const MessagePtr&) { threaded_calls[r].fetch_add(1); });
     SubscribeOptions o;
     o.mode = DeliveryMode::kPolled;
-    auto b = bus->subscribe("churn.x", [&](const MessagePtr&) { delivered.fetch_add(1); }, o);
-    b->poll(10);
+    auto b = bus->subscribe("churn.x", [&polled_calls, r](const MessagePtr&) { polled_calls[r].fetch_add(1); }, o);
+    // Both join a running stream and receive from it before they go.
+    REQUIRE(wait_for([&] { return threaded_calls[r].load() > 0; }));
+    std::size_t polled_total = 0;
+    REQUIRE(wait_for([&] { return (polled_total += b->poll(10)) > 0; }));
+    CHECK(polled_calls[r].load() == polled_total);
     a.reset();  // destroyed mid-stream
     b->cancel();
+    threaded_at_end[r] = threaded_calls[r].load();
+    polled_at_end[r] = polled_calls[r].load();
+    CHECK(b->poll(10) == 0);  // a cancelled polled subscription delivers nothing
   }
   stop = true;
   publisher.join();
+  REQUIRE(bus->drain(std::chrono::seconds(30)));
+  for (std::size_t r = 0; r < static_cast<std::size_t>(kRounds); ++r) {
+    INFO("round " << r);
+    CHECK(threaded_calls[r].load() == threaded_at_end[r]);
+    CHECK(polled_calls[r].load() == polled_at_end[r]);
+  }
   CHECK(bus->stats().subscribers.empty());
   CHECK(bus->stats().published > 0);
 }
