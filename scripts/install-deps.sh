@@ -9,7 +9,7 @@ packages=(
   libhiredis-dev libtomlplusplus-dev libsystemd-dev libcurl4-openssl-dev
   libboost-dev libconcurrentqueue-dev
   redis-server redis-tools nats-server libnats-dev
-  man-db groff-base bash-completion jq linux-perf
+  man-db groff-base bash-completion zsh fish jq linux-perf systemd
   prometheus
 )
 

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -90,33 +91,34 @@ void check_bus_url(Checker& c, const toml::node* n, const std::string& where, co
 
 }  // namespace
 
+std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
+  // The embedded default: the hub streaming a handful of synthetic symbols and
+  // the engines that read it, in dependency order (the start order).
+  std::vector<EngineSpec> out;
+  for (const char* kind : {"heartbeat", "marketdata", "features", "ml", "vpin", "risk"}) {
+    if (!registry.find(kind)) continue;
+    EngineSpec spec;
+    spec.name = spec.kind = kind;
+    // VPIN on 5 s bars with buckets of ~5 s of the synthetic feed's volume.
+    if (spec.kind == "vpin") spec.config = {{"bar_seconds", 5}, {"bucket_volume", 2500}};
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
 ConfigError::ConfigError(std::vector<std::string> errors) : std::runtime_error(join(errors)), errors_(std::move(errors)) {}
 
 DaemonConfig load_config(const std::string& path, const EngineRegistry& registry) {
   DaemonConfig cfg;
   if (path.empty()) {
-    EngineSpec hb;
-    hb.name = hb.kind = "heartbeat";
-    cfg.engines.push_back(hb);
-    // The embedded default: the hub streaming a handful of synthetic symbols.
-    if (registry.find("marketdata")) {
-      EngineSpec md;
-      md.name = md.kind = "marketdata";
-      cfg.engines.push_back(md);
+    cfg.engines = default_engines(registry);
+    Checker c("(built-in defaults)");
+    for (const auto& spec : cfg.engines) {
+      for (const auto& p : registry.create(spec.kind, spec.name)->config_problems(spec.config)) {
+        c.error(nullptr, "engines." + spec.name + (p.key.empty() ? "" : "." + p.key), p.reason);
+      }
     }
-    // The flash-crash chain on the synthetic feed: VPIN on 5 s bars with
-    // buckets of ~5 s of the feed's volume, and the risk engine's defaults.
-    if (registry.find("vpin")) {
-      EngineSpec vpin;
-      vpin.name = vpin.kind = "vpin";
-      vpin.config = {{"bar_seconds", 5}, {"bucket_volume", 2500}};
-      cfg.engines.push_back(vpin);
-    }
-    if (registry.find("risk")) {
-      EngineSpec risk;
-      risk.name = risk.kind = "risk";
-      cfg.engines.push_back(risk);
-    }
+    if (!c.errors().empty()) throw ConfigError(std::move(c.errors()));
     return cfg;
   }
   cfg.source = path;
@@ -196,27 +198,44 @@ DaemonConfig load_config(const std::string& path, const EngineRegistry& registry
     if (initial < 1) c.error(c.node(*s, "backoff_initial_ms"), "supervisor.backoff_initial_ms", "must be at least 1");
   }
   if (auto e = section("engines")) {
-    for (const auto& [k, v] : *e) {
-      std::string name(k.str());
+    // toml++ keeps a table's keys sorted; the start order is the file's order.
+    std::vector<std::pair<std::string, const toml::node*>> sections;
+    for (const auto& [k, v] : *e) sections.emplace_back(std::string(k.str()), &v);
+    std::stable_sort(sections.begin(), sections.end(), [](const auto& a, const auto& b) {
+      return a.second->source().begin.line < b.second->source().begin.line;
+    });
+    for (const auto& [name, v] : sections) {
       std::string where = "engines." + name;
-      if (!v.is_table()) {
-        c.error(&v, where, "must be a table ([engines." + name + "])");
+      if (!v->is_table()) {
+        c.error(v, where, "must be a table ([engines." + name + "])");
         continue;
       }
-      const toml::table& t = *v.as_table();
+      const toml::table& t = *v->as_table();
       EngineSpec spec;
       spec.name = name;
       spec.kind = name;
       c.get(t, where, "kind", spec.kind);
       c.get(t, where, "autostart", spec.autostart);
-      if (!registry.find(spec.kind)) {
-        std::string known;
-        for (const auto* kind : registry.list()) known += (known.empty() ? "" : ", ") + kind->name;
-        c.error(t.get("kind") ? t.get("kind") : &v, where + ".kind", "unknown engine kind '" + spec.kind + "' (known: " + known + ")");
-      }
       spec.config = to_json(t);
       spec.config.erase("kind");
       spec.config.erase("autostart");
+      if (!registry.find(spec.kind)) {
+        std::string known;
+        for (const auto* kind : registry.list()) known += (known.empty() ? "" : ", ") + kind->name;
+        c.error(t.get("kind") ? t.get("kind") : v, where + ".kind", "unknown engine kind '" + spec.kind + "' (known: " + known + ")");
+      } else {
+        // The engine checks its own section: unknown keys, types, ranges, enums.
+        for (const auto& p : registry.create(spec.kind, spec.name)->config_problems(spec.config)) {
+          toml::node_view<const toml::node> at = p.key.empty() ? toml::node_view<const toml::node>(v) : t.at_path(p.key);
+          // A problem about a missing key points at the section header.
+          for (std::string key = p.key; !at && !key.empty();) {
+            auto cut = key.find_last_of(".[");
+            key = cut == std::string::npos ? std::string() : key.substr(0, cut);
+            at = key.empty() ? toml::node_view<const toml::node>(v) : t.at_path(key);
+          }
+          c.error(at.node(), p.key.empty() ? where : where + "." + p.key, p.reason);
+        }
+      }
       cfg.engines.push_back(std::move(spec));
     }
   }

@@ -40,8 +40,12 @@ class ConfigError : public std::runtime_error {
 
 // The file to use: control::find_config_file (shared with the CLI).
 using control::find_config_file;
-// Parses and validates; throws ConfigError listing every problem. An empty
-// path gives the built-in defaults (which start the heartbeat engine).
+// The engines a daemon without a config file runs, in start order:
+// heartbeat, marketdata, features, ml, vpin, risk (those registered).
+std::vector<EngineSpec> default_engines(const EngineRegistry& registry);
+// Parses and validates, each engine section by its engine
+// (Engine::config_problems); throws ConfigError listing every problem as
+// "file:line: key: reason". An empty path gives the built-in defaults.
 DaemonConfig load_config(const std::string& path, const EngineRegistry& registry);
 // NAUTILUS_STATE_DIR, NAUTILUS_LISTEN, NAUTILUS_SOCKET, NAUTILUS_LOG_FORMAT,
 // NAUTILUS_MARKETDATA_BUS, NAUTILUS_ENGINE_BUS.

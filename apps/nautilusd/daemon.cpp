@@ -4,7 +4,9 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <set>
 #include <iostream>
 #include <mutex>
 
@@ -91,6 +93,102 @@ std::vector<std::string> validate_overrides(const DaemonConfig& cfg) {
 }
 
 void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+
+// The top-level keys of two engine sections that differ ("a, b").
+std::string changed_keys(const nlohmann::json& before, const nlohmann::json& after) {
+  std::set<std::string> keys;
+  for (const auto& [k, v] : before.items()) {
+    if (!after.contains(k) || after.at(k) != v) keys.insert(k);
+  }
+  for (const auto& [k, v] : after.items()) {
+    if (!before.contains(k)) keys.insert(k);
+  }
+  std::string out;
+  for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+// SIGHUP: applies what can change live, restarts the engines whose settings
+// changed (in file order), and names every setting that needs a daemon
+// restart. `cfg` becomes what is now running.
+void apply_reload(DaemonConfig& cfg, const DaemonConfig& next, EngineHost& host, spdlog::logger& log) {
+  if (next.log_level != cfg.log_level) {
+    log.set_level(spdlog::level::from_str(next.log_level));
+    log.info("reload: log_level {} -> {}", cfg.log_level, next.log_level);
+    cfg.log_level = next.log_level;
+  }
+  if (next.drain_timeout_ms != cfg.drain_timeout_ms) {
+    log.info("reload: drain_timeout_ms {} -> {}", cfg.drain_timeout_ms, next.drain_timeout_ms);
+    cfg.drain_timeout_ms = next.drain_timeout_ms;
+  }
+  std::vector<std::string> need_restart;
+  auto differs = [&](bool changed, const char* key) {
+    if (changed) need_restart.emplace_back(key);
+  };
+  differs(next.listen != cfg.listen, "daemon.listen");
+  differs(next.socket != cfg.socket, "daemon.socket");
+  differs(!next.state_dir.empty() && next.state_dir != cfg.state_dir, "daemon.state_dir");
+  differs(next.log_format != cfg.log_format, "daemon.log_format");
+  differs(next.marketdata_bus != cfg.marketdata_bus, "bus.marketdata");
+  differs(next.engine_bus != cfg.engine_bus, "bus.engine");
+  differs(next.max_connections != cfg.max_connections, "control.max_connections");
+  differs(next.max_body_bytes != cfg.max_body_bytes, "control.max_body_bytes");
+  const SupervisorPolicy &a = cfg.supervisor, &b = next.supervisor;
+  differs(a.max_failures != b.max_failures || a.failure_window_ns != b.failure_window_ns ||
+              a.max_restarts != b.max_restarts || a.backoff_initial_ns != b.backoff_initial_ns ||
+              a.backoff_max_ns != b.backoff_max_ns || a.stable_after_ns != b.stable_after_ns,
+          "supervisor");
+  int added = 0, restarted = 0, stopped = 0;
+  for (const auto& spec : next.engines) {
+    auto old = std::find_if(cfg.engines.begin(), cfg.engines.end(), [&](const EngineSpec& e) { return e.name == spec.name; });
+    if (old == cfg.engines.end()) {
+      try {
+        host.reconfigure(spec.name, spec.config);  // removed by an earlier reload: still hosted, stopped
+      } catch (const EngineNotFound&) {
+        host.add(spec);
+      }
+      if (spec.autostart) host.start(spec.name);
+      log.info("reload: engine '{}' added{}", spec.name, spec.autostart ? " and started" : "");
+      cfg.engines.push_back(spec);
+      ++added;
+      continue;
+    }
+    if (old->kind != spec.kind) {
+      need_restart.push_back("engines." + spec.name + ".kind");
+      continue;
+    }
+    if (old->config != spec.config) {
+      std::string keys = changed_keys(old->config, spec.config);
+      try {
+        host.reconfigure(spec.name, spec.config);
+        log.warn("reload: engine '{}' restarted to apply {}", spec.name, keys);
+        ++restarted;
+      } catch (const std::exception& e) {
+        log.error("reload: engine '{}' failed to restart with its new settings ({}): {}", spec.name, keys, e.what());
+      }
+      old->config = spec.config;
+    }
+    old->autostart = spec.autostart;
+  }
+  for (auto it = cfg.engines.begin(); it != cfg.engines.end();) {
+    bool kept = std::any_of(next.engines.begin(), next.engines.end(), [&](const EngineSpec& e) { return e.name == it->name; });
+    if (kept) {
+      ++it;
+      continue;
+    }
+    try {
+      host.stop(it->name);
+    } catch (const std::exception& e) {
+      log.error("reload: engine '{}': {}", it->name, e.what());
+    }
+    log.warn("reload: engine '{}' is no longer in the config: stopped", it->name);
+    ++stopped;
+    it = cfg.engines.erase(it);
+  }
+  for (const auto& key : need_restart) log.warn("reload: {} changed; it applies only when nautilusd restarts", key);
+  log.info("reloaded {}: {} engine(s) added, {} restarted, {} stopped{}", next.source, added, restarted, stopped,
+           need_restart.empty() ? "" : ", " + std::to_string(need_restart.size()) + " setting(s) need a restart");
+}
 
 }  // namespace
 
@@ -228,26 +326,12 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
           DaemonConfig next = load_config(find_config_file(f.config), registry);
           apply_environment(next);
           apply_flags(next, f);
-          log->set_level(spdlog::level::from_str(next.log_level));
-          // New engine sections are added and started; existing engines keep
-          // running (restart one to apply its new settings).
-          int added = 0;
-          for (const auto& spec : next.engines) {
-            bool known = false;
-            for (const auto& old : cfg.engines) known |= old.name == spec.name;
-            if (known) continue;
-            host.add(spec);
-            if (spec.autostart) host.start(spec.name);
-            cfg.engines.push_back(spec);
-            ++added;
-          }
-          if (next.listen != cfg.listen || next.socket != cfg.socket || next.marketdata_bus != cfg.marketdata_bus ||
-              next.engine_bus != cfg.engine_bus) {
-            log->warn("reload: listeners and bus URLs change only on restart");
-          }
-          log->info("reloaded {}: log level {}, {} engine(s) added", next.source, next.log_level, added);
+          auto more = validate_overrides(next);
+          if (!more.empty()) throw ConfigError(more);
+          apply_reload(cfg, next, host, *log);
         } catch (const ConfigError& e) {
-          log->error("reload rejected, keeping the running configuration:");
+          log->error("reload rejected, keeping the running configuration ({} error{}):", e.errors().size(),
+                     e.errors().size() == 1 ? "" : "s");
           for (const auto& line : e.errors()) log->error("  {}", line);
         } catch (const std::exception& e) {
           log->error("reload failed: {}", e.what());

@@ -1,4 +1,5 @@
 #include "control/control_server.h"
+#include "control/state_dir.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -242,8 +243,11 @@ Endpoint ControlServer::listen(const Endpoint& ep) {
       ::unlink(ep.path.c_str());
     }
     l.fd = Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    // umask around bind: the socket file is born 0600, never looser.
-    mode_t old = ::umask(0177);
+    // umask around bind: the socket file is born 0600, never looser; 0660
+    // when its directory is shared with the operators' group.
+    auto slash = ep.path.find_last_of('/');
+    std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : ep.path.substr(0, slash);
+    mode_t old = ::umask(shared_with_group(parent) ? 0117 : 0177);
     int rc = ::bind(l.fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
     int err = errno;
     ::umask(old);

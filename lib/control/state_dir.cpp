@@ -62,11 +62,18 @@ std::optional<std::string> read_state_file(const std::string& dir, const char* n
   return line;
 }
 
+bool shared_with_group(const std::string& dir) {
+  struct stat st{};
+  return ::stat(dir.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP);
+}
+
 void write_state_file(const std::string& dir, const char* name, const std::string& content) {
   std::string path = dir + "/" + name;
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  // O_EXCL + mode 0600 at creation: the file never exists with looser rights.
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0600);
+  // O_EXCL + the final mode at creation: the file never exists with looser
+  // rights. 0640 only where the operator shared the directory with a group.
+  mode_t mode = shared_with_group(dir) ? 0640 : 0600;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
   std::string data = content + "\n";
   bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
@@ -82,8 +89,8 @@ std::string load_or_create_token(const std::string& dir) {
   if (auto t = read_state_file(dir, kTokenFile); t && !t->empty()) {
     struct stat st{};
     std::string path = dir + "/" + kTokenFile;
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-      throw std::runtime_error(path + " is readable by others (chmod 600 it)");
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 007) != 0) {
+      throw std::runtime_error(path + " is readable by others (chmod o-rwx it)");
     }
     return *t;
   }

@@ -8,7 +8,7 @@
 
 namespace nautilus::control {
 
-inline constexpr const char* kTokenFile = "token";      // 0600, one line
+inline constexpr const char* kTokenFile = "token";      // 0600 (0640 in a group-shared dir), one line
 inline constexpr const char* kAddressFile = "address";  // the control URL, one line
 inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8001";
 
@@ -25,7 +25,12 @@ void ensure_state_dir(const std::string& dir);
 std::string load_or_create_token(const std::string& dir);
 // The first line of `dir/name`, or nullopt when the file does not exist.
 std::optional<std::string> read_state_file(const std::string& dir, const char* name);
-// Writes atomically (temp file + rename), 0600.
+// True when `dir` grants its group read and search (e.g. systemd's
+// StateDirectoryMode=0750 with Group=nautilus): the operators' group may then
+// read the token and address, and use the socket.
+bool shared_with_group(const std::string& dir);
+// Writes atomically (temp file + rename), 0600, or 0640 where
+// shared_with_group(dir). A token readable by others is refused at start.
 void write_state_file(const std::string& dir, const char* name, const std::string& content);
 
 }  // namespace nautilus::control

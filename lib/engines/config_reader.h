@@ -37,6 +37,8 @@ class ConfigReader {
  public:
   // `section` is the engine's table; null reads as an empty table.
   explicit ConfigReader(const nlohmann::json& section);
+  // The reader keeps a pointer to the section: a temporary would dangle.
+  explicit ConfigReader(const nlohmann::json&& section) = delete;
 
   // Each returns the configured value, or `fallback` when the key is absent
   // or wrong (the problem is recorded).

@@ -223,6 +223,28 @@ void EngineHost::restart(std::string_view name) {
   start_locked(inst);
 }
 
+void EngineHost::reconfigure(std::string_view name, nlohmann::json config) {
+  std::lock_guard lock(mu_);
+  Instance* inst = find_locked(name);
+  if (!inst) throw EngineNotFound("no engine named '" + std::string(name) + "'");
+  inst->spec.config = std::move(config);
+  if (inst->engine->state() == EngineState::kStopped) return;  // applies at its next start
+  // Keep its place in the start order, so shutdown still stops in reverse file order.
+  auto pos = std::find(started_order_.begin(), started_order_.end(), inst);
+  std::ptrdiff_t index = pos == started_order_.end() ? -1 : pos - started_order_.begin();
+  stop_locked(*inst);
+  {
+    std::lock_guard s(inst->sup_mu);
+    inst->attempts = 0;
+    inst->parked = false;
+  }
+  start_locked(*inst);
+  if (index >= 0 && static_cast<std::size_t>(index) < started_order_.size() - 1) {
+    started_order_.pop_back();
+    started_order_.insert(started_order_.begin() + index, inst);
+  }
+}
+
 void EngineHost::on_failure(Instance& inst, const std::string& what) {
   // Runs on a bus thread: only sup_mu, never mu_ (a stop holding mu_ waits for
   // this very thread to leave the handler).

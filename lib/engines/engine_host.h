@@ -81,6 +81,10 @@ class EngineHost {
   void start(std::string_view name);
   void stop(std::string_view name);
   void restart(std::string_view name);
+  // Replaces an instance's config (a SIGHUP reload); a running, degraded or
+  // failed engine is restarted with it. Throws EngineNotFound, or
+  // std::runtime_error when the engine fails to start with the new config.
+  void reconfigure(std::string_view name, nlohmann::json config);
   EngineInfo info(std::string_view name) const;
   std::vector<EngineInfo> list() const;  // instances, then registered kinds without one
   // Routes a control-plane command to a running engine. Throws EngineNotFound,

@@ -1,5 +1,7 @@
 #include "marketdata/marketdata_engine.h"
 
+#include "engines/config_reader.h"
+
 #include <algorithm>
 #include <mutex>
 #include <set>
@@ -7,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/message.h"
+#include "engines/config_reader.h"
 #include "core/periodic_timer.h"
 #include "marketdata/redis_shared_cache.h"
 #include "marketdata/sources/replay_source.h"
@@ -99,77 +103,106 @@ std::vector<DataType> parse_types(const std::vector<std::string>& names, std::ve
   return out;
 }
 
-template <class T>
-T number(const nlohmann::json& j, const char* key, T fallback, const std::string& where) {
-  if (!j.contains(key)) return fallback;
-  const auto& v = j.at(key);
-  if (!v.is_number()) throw std::invalid_argument(where + "." + key + ": expected a number");
-  return v.get<T>();
+// A string or an array of strings, each possibly comma-separated (config
+// `symbols`, `stream_types`), read through the config reader.
+std::vector<std::string> config_list(ConfigReader& r, const char* key, std::vector<std::string> fallback) {
+  const nlohmann::json& v = r.raw(key);
+  if (v.is_null()) return fallback;
+  if (!v.is_string() && !v.is_array()) {
+    r.problem(key, "must be a string or an array of strings");
+    return fallback;
+  }
+  try {
+    nlohmann::json args = {{key, v}};
+    return string_list(args, key, key);
+  } catch (const std::invalid_argument&) {
+    r.problem(key, "must be a string or an array of strings");
+    return fallback;
+  }
 }
 
-RateLimit rate_limit_of(const nlohmann::json& s, const std::string& where) {
-  RateLimit r;
-  r.per_second = number<double>(s, "rate_per_s", 0.0, where);
-  r.burst = number<double>(s, "burst", std::max(1.0, r.per_second), where);
-  if (r.per_second < 0 || r.burst < 1) throw std::invalid_argument(where + ": rate_per_s >= 0 and burst >= 1");
-  return r;
+RateLimit rate_limit_of(ConfigReader& r) {
+  RateLimit rl;
+  rl.per_second = r.number("rate_per_s", 0.0, 0.0, 1e9);
+  rl.burst = r.number("burst", std::max(1.0, rl.per_second), 1.0, 1e9);
+  return rl;
 }
 
-std::unique_ptr<Source> make_source(Clock& clock, const nlohmann::json& s, std::size_t index) {
-  std::string where = "sources[" + std::to_string(index) + "]";
-  if (!s.is_object()) throw std::invalid_argument(where + ": expected a table");
-  std::string kind = s.value("kind", std::string("synthetic"));
+// Reads one [[engines.marketdata.sources]] table; nullptr when it has problems.
+std::unique_ptr<Source> make_source(Clock& clock, ConfigReader& r) {
+  std::string kind = r.one_of("kind", "synthetic", {"synthetic", "replay"});
   if (kind == "synthetic") {
     SyntheticSourceConfig c;
-    c.name = s.value("name", std::string("synthetic"));
-    c.priority = number<int>(s, "priority", 1000, where);
-    c.rate_limit = rate_limit_of(s, where);
-    c.feed.seed = number<std::uint64_t>(s, "seed", 42, where);
+    c.name = r.string("name", "synthetic");
+    c.priority = static_cast<int>(r.integer("priority", 1000, -1'000'000, 1'000'000));
+    c.rate_limit = rate_limit_of(r);
+    c.feed.seed = static_cast<std::uint64_t>(r.integer("seed", 42, 0, INT64_MAX));
     c.feed.start_ns = clock.now_ns();
-    c.feed.start_price = number<double>(s, "start_price", 0.0, where);
-    c.feed.volatility = number<double>(s, "volatility", 0.30, where);
-    c.feed.drift = number<double>(s, "drift", 0.0, where);
-    c.feed.jumps_per_hour = number<double>(s, "jumps_per_hour", 0.5, where);
-    c.feed.jump_stddev = number<double>(s, "jump_stddev", 0.01, where);
-    c.feed.trades_per_second = number<double>(s, "trades_per_second", 5.0, where);
-    c.feed.step_ns = number<std::int64_t>(s, "step_ms", 100, where) * kMs;
-    if (c.feed.volatility < 0 || c.feed.trades_per_second < 0 || c.feed.step_ns <= 0) {
-      throw std::invalid_argument(where + ": volatility, trades_per_second >= 0 and step_ms > 0");
+    c.feed.start_price = r.number("start_price", 0.0, 0.0, 1e9);
+    c.feed.volatility = r.number("volatility", 0.30, 0.0, 100.0);
+    c.feed.drift = r.number("drift", 0.0, -100.0, 100.0);
+    c.feed.jumps_per_hour = r.number("jumps_per_hour", 0.5, 0.0, 1e6);
+    c.feed.jump_stddev = r.number("jump_stddev", 0.01, 0.0, 1.0);
+    c.feed.trades_per_second = r.number("trades_per_second", 5.0, 0.0, 1e6);
+    c.feed.step_ns = r.integer("step_ms", 100, 1, 3'600'000) * kMs;
+    for (auto& cr : r.tables("crashes")) {
+      CrashEpisode e;
+      e.symbol = cr.string("symbol", "");
+      e.start_ns = c.feed.start_ns + static_cast<std::int64_t>(cr.number("at_s", 60.0, 0.0, 1e8) * 1e9);
+      e.duration_ns = static_cast<std::int64_t>(cr.number("duration_s", 30.0, 0.001, 1e8) * 1e9);
+      e.plunge = cr.number("plunge_pct", 10.0, -99.999, 99.999) / 100.0;
+      e.volume_multiplier = cr.number("volume_x", 5.0, 0.001, 1e6);
+      c.feed.crashes.push_back(e);
     }
-    if (s.contains("crashes")) {
-      if (!s["crashes"].is_array()) throw std::invalid_argument(where + ".crashes: expected an array");
-      for (const auto& cj : s["crashes"]) {
-        CrashEpisode e;
-        e.symbol = cj.value("symbol", std::string());
-        e.start_ns = c.feed.start_ns + static_cast<std::int64_t>(number<double>(cj, "at_s", 60.0, where) * 1e9);
-        e.duration_ns = static_cast<std::int64_t>(number<double>(cj, "duration_s", 30.0, where) * 1e9);
-        e.plunge = number<double>(cj, "plunge_pct", 10.0, where) / 100.0;
-        e.volume_multiplier = number<double>(cj, "volume_x", 5.0, where);
-        if (e.duration_ns <= 0 || e.plunge <= -1 || e.plunge >= 1 || e.volume_multiplier <= 0) {
-          throw std::invalid_argument(where + ".crashes: duration_s > 0, plunge_pct in (-100, 100), volume_x > 0");
-        }
-        c.feed.crashes.push_back(e);
-      }
-    }
-    for (const auto& sym : string_list(s, "symbols", "symbol")) c.symbols.insert(sym);
+    for (const auto& sym : config_list(r, "symbols", {})) c.symbols.insert(sym);
+    for (const auto& sym : config_list(r, "symbol", {})) c.symbols.insert(sym);
     return std::make_unique<SyntheticSource>(c);
   }
-  if (kind == "replay") {
-    ReplayConfig c;
-    c.name = s.value("name", std::string("replay"));
-    c.priority = number<int>(s, "priority", 2000, where);
-    c.rate_limit = rate_limit_of(s, where);
-    c.speed = number<double>(s, "speed", 1.0, where);
-    if (!(c.speed > 0)) throw std::invalid_argument(where + ".speed: must be > 0");
-    std::string path = s.value("path", std::string());
-    if (path.empty()) throw std::invalid_argument(where + ".path: a replay source needs a CSV file");
-    ReplayTable table;
-    Status st = ReplayTable::load(path, table);
-    if (!st.is_ok()) throw std::invalid_argument(where + ": " + st.message());
-    return std::make_unique<ReplaySource>(c, std::move(table));
+  ReplayConfig c;
+  c.name = r.string("name", "replay");
+  c.priority = static_cast<int>(r.integer("priority", 2000, -1'000'000, 1'000'000));
+  c.rate_limit = rate_limit_of(r);
+  c.speed = r.number("speed", 1.0, 1e-6, 1e6);
+  std::string path = r.string("path", "");
+  if (path.empty()) {
+    r.problem("path", "a replay source needs a CSV file");
+    return nullptr;
   }
-  throw std::invalid_argument(where + ".kind: unknown source kind '" + kind + "' (synthetic, replay)");
+  ReplayTable table;
+  Status st = ReplayTable::load(path, table);
+  if (!st.is_ok()) {
+    r.problem("path", st.message());
+    return nullptr;
+  }
+  return std::make_unique<ReplaySource>(c, std::move(table));
 }
+
+// The engine's own keys beside the hub's.
+struct StreamConfig {
+  std::int64_t interval_ms = 1000;
+  std::vector<DataType> types;
+  std::vector<std::string> symbols;
+};
+
+StreamConfig read_stream_config(ConfigReader& r) {
+  StreamConfig sc;
+  sc.interval_ms = r.integer("stream_interval_ms", 1000, 10, 3'600'000);
+  std::vector<std::string> names = config_list(r, "stream_types", {});
+  for (auto& n : config_list(r, "stream_type", {})) names.push_back(n);
+  try {
+    sc.types = parse_types(names, {DataType::kQuote, DataType::kTrade, DataType::kBar});
+  } catch (const std::invalid_argument& e) {
+    r.problem("stream_types", e.what());
+  }
+  sc.symbols = r.has("symbols") ? config_list(r, "symbols", {}) : kDefaultSymbols;
+  for (const auto& s : config_list(r, "symbol", {})) sc.symbols.push_back(s);
+  for (const auto& s : sc.symbols) {
+    if (!valid_symbol(s)) r.problem("symbols", "invalid symbol '" + s + "'");
+  }
+  return sc;
+}
+
+std::unique_ptr<Hub> read_hub_config(Clock& clock, ConfigReader& r);
 
 class MarketDataEngine final : public Engine {
  public:
@@ -198,21 +231,25 @@ class MarketDataEngine final : public Engine {
     return Engine::command(cmd, args);
   }
 
+  std::vector<ConfigProblem> config_problems(const nlohmann::json& config) const override {
+    SimulatedClock clock;  // sources are built (a replay file is read), nothing connects
+    ConfigReader r(config);
+    (void)read_hub_config(clock, r);
+    (void)read_stream_config(r);
+    r.finish();
+    return r.problems();
+  }
+
  protected:
   void on_start(EngineContext& ctx) override {
-    const nlohmann::json& cfg = ctx.config.is_object() ? ctx.config : nlohmann::json::object();
-    auto hub = std::shared_ptr<Hub>(make_hub_from_config(ctx.clock, cfg));
-    std::int64_t interval_ms = number<std::int64_t>(cfg, "stream_interval_ms", 1000, "marketdata");
-    if (interval_ms < 10 || interval_ms > 3'600'000) {
-      throw std::invalid_argument("stream_interval_ms must be between 10 and 3600000");
-    }
-    auto types = parse_types(string_list(cfg, "stream_types", "stream_type"),
-                             {DataType::kQuote, DataType::kTrade, DataType::kBar});
-    std::vector<std::string> symbols =
-        cfg.contains("symbols") ? string_list(cfg, "symbols", "symbol") : kDefaultSymbols;
-    for (const auto& s : symbols) {
-      if (!valid_symbol(s)) throw std::invalid_argument("symbols: invalid symbol '" + s + "'");
-    }
+    ConfigReader r(ctx.config);
+    auto hub = std::shared_ptr<Hub>(read_hub_config(ctx.clock, r));
+    StreamConfig sc = read_stream_config(r);
+    r.finish();
+    r.throw_if_problems();
+    std::int64_t interval_ms = sc.interval_ms;
+    auto types = sc.types;
+    std::vector<std::string> symbols = sc.symbols;
     // Trades are streamed in full (every trade since the last tick) from the
     // first synthetic source, so trade consumers (VPIN) see the whole tape;
     // other types are snapshots through the cache.
@@ -467,57 +504,61 @@ class MarketDataEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Hub> make_hub_from_config(Clock& clock, const nlohmann::json& config) {
-  const nlohmann::json& cfg = config.is_object() ? config : nlohmann::json::object();
+namespace {
+
+std::unique_ptr<Hub> read_hub_config(Clock& clock, ConfigReader& r) {
   HubConfig hc;
-  if (cfg.contains("cache")) {
-    const auto& c = cfg["cache"];
-    if (!c.is_object()) throw std::invalid_argument("cache: expected a table");
-    hc.cache.capacity = number<std::size_t>(c, "capacity", hc.cache.capacity, "cache");
-    if (hc.cache.capacity < 1) throw std::invalid_argument("cache.capacity: at least 1");
-    if (c.contains("ttl_ms")) {
-      if (!c["ttl_ms"].is_object()) throw std::invalid_argument("cache.ttl_ms: expected a table of type = ms");
-      for (const auto& [k, v] : c["ttl_ms"].items()) {
-        auto t = parse_data_type(k);
-        if (!t) throw std::invalid_argument("cache.ttl_ms." + k + ": unknown data type");
-        if (!v.is_number() || v.get<double>() < 0) throw std::invalid_argument("cache.ttl_ms." + k + ": expected ms >= 0");
-        hc.cache.set_ttl(*t, static_cast<std::int64_t>(v.get<double>() * 1e6));
-      }
+  {
+    ConfigReader c = r.table("cache");
+    hc.cache.capacity = static_cast<std::size_t>(c.integer("capacity", static_cast<std::int64_t>(hc.cache.capacity), 1, 1'000'000'000));
+    ConfigReader ttl = c.table("ttl_ms");
+    for (const auto& k : ttl.keys()) {
+      auto t = parse_data_type(k);
+      double ms = ttl.number(k, 0.0, 0.0, 1e12);
+      if (!t) ttl.problem(k, "unknown data type (tick, quote, trade, bar, level2, news, fundamental, economic)");
+      else hc.cache.set_ttl(*t, static_cast<std::int64_t>(ms * 1e6));
     }
-    hc.stale_while_revalidate = c.value("stale_while_revalidate", false);
+    hc.stale_while_revalidate = c.boolean("stale_while_revalidate", false);
   }
-  hc.prefetch = cfg.value("prefetch", true);
+  hc.prefetch = r.boolean("prefetch", true);
   std::shared_ptr<SharedCache> shared;
-  if (cfg.contains("shared_cache") && !cfg["shared_cache"].is_null()) {
-    if (!cfg["shared_cache"].is_string()) throw std::invalid_argument("shared_cache: expected a redis:// URL");
-    RedisSharedCacheConfig sc;
-    sc.url = cfg["shared_cache"].get<std::string>();
-    std::int64_t lock_ms = number<std::int64_t>(cfg, "shared_cache_lock_ttl_ms", hc.shared_lock_ttl_ns / kMs, "marketdata");
-    if (lock_ms < 1 || lock_ms > 600'000) throw std::invalid_argument("shared_cache_lock_ttl_ms must be between 1 and 600000");
-    hc.shared_lock_ttl_ns = lock_ms * kMs;
-    sc.timeout_ms = number<int>(cfg, "shared_cache_timeout_ms", sc.timeout_ms, "marketdata");
-    sc.retry_ms = number<int>(cfg, "shared_cache_retry_ms", sc.retry_ms, "marketdata");
-    if (!sc.url.empty()) {
-      try {
-        shared = make_redis_shared_cache(sc);
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument(std::string("shared_cache: ") + e.what());
-      }
+  RedisSharedCacheConfig sc;
+  std::string url = r.string("shared_cache", "");
+  hc.shared_lock_ttl_ns = r.integer("shared_cache_lock_ttl_ms", hc.shared_lock_ttl_ns / kMs, 1, 600'000) * kMs;
+  sc.timeout_ms = static_cast<int>(r.integer("shared_cache_timeout_ms", sc.timeout_ms, 1, 600'000));
+  sc.retry_ms = static_cast<int>(r.integer("shared_cache_retry_ms", sc.retry_ms, 1, 3'600'000));
+  if (!url.empty()) {
+    sc.url = url;
+    try {
+      shared = make_redis_shared_cache(sc);  // checks the URL; does not connect
+    } catch (const std::invalid_argument& e) {
+      r.problem("shared_cache", e.what());
     }
   }
-  if (cfg.contains("breaker")) {
-    const auto& b = cfg["breaker"];
-    hc.breaker.failure_threshold = number<int>(b, "failures", hc.breaker.failure_threshold, "breaker");
-    hc.breaker.cooldown_ns = number<std::int64_t>(b, "cooldown_ms", hc.breaker.cooldown_ns / kMs, "breaker") * kMs;
+  {
+    ConfigReader b = r.table("breaker");
+    hc.breaker.failure_threshold = static_cast<int>(b.integer("failures", hc.breaker.failure_threshold, 1, 1'000'000));
+    hc.breaker.cooldown_ns = b.integer("cooldown_ms", hc.breaker.cooldown_ns / kMs, 0, 86'400'000) * kMs;
   }
   auto hub = std::make_unique<Hub>(clock, hc);
   if (shared) hub->set_shared_cache(std::move(shared));
-  if (cfg.contains("sources")) {
-    if (!cfg["sources"].is_array()) throw std::invalid_argument("sources: expected an array of tables");
-    std::size_t i = 0;
-    for (const auto& s : cfg["sources"]) hub->add_source(make_source(clock, s, i++));
+  for (auto& sr : r.tables("sources")) {
+    if (auto src = make_source(clock, sr)) hub->add_source(std::move(src));
   }
-  if (hub->sources().empty()) hub->add_source(make_source(clock, nlohmann::json::object(), 0));
+  if (hub->sources().empty()) {
+    static const nlohmann::json kDefaultSource = nlohmann::json::object();
+    ConfigReader none(kDefaultSource);
+    hub->add_source(make_source(clock, none));
+  }
+  return hub;
+}
+
+}  // namespace
+
+std::unique_ptr<Hub> make_hub_from_config(Clock& clock, const nlohmann::json& config) {
+  ConfigReader r(config);
+  auto hub = read_hub_config(clock, r);
+  r.throw_if_problems();  // the engine's stream keys may sit beside the hub's: no finish()
   return hub;
 }
 

@@ -9,6 +9,13 @@
 namespace nautilus {
 namespace {
 
+// The whole [engines.heartbeat] section: interval_ms (10 ms .. 1 h, default 1 s).
+std::int64_t read_interval_ms(ConfigReader& r) {
+  std::int64_t ms = r.integer("interval_ms", 1000, 10, 3'600'000);
+  r.finish();
+  return ms;
+}
+
 class HeartbeatEngine final : public Engine {
  public:
   std::string_view kind() const override { return "heartbeat"; }
@@ -26,12 +33,17 @@ class HeartbeatEngine final : public Engine {
     return Engine::command(cmd, args);
   }
 
+  std::vector<ConfigProblem> config_problems(const nlohmann::json& config) const override {
+    ConfigReader r(config);
+    (void)read_interval_ms(r);
+    return r.problems();
+  }
+
  protected:
   void on_start(EngineContext& ctx) override {
-    std::int64_t interval_ms = ctx.config.value("interval_ms", std::int64_t{1000});
-    if (interval_ms < 10 || interval_ms > 3'600'000) {
-      throw std::invalid_argument("interval_ms must be between 10 and 3600000");
-    }
+    ConfigReader r(ctx.config);
+    std::int64_t interval_ms = read_interval_ms(r);
+    r.throw_if_problems();
     interval_ns_ = interval_ms * 1'000'000;
     timer_.start(ctx.clock, interval_ns_, [this] { beat(); });
   }
