@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -138,6 +139,40 @@ TEST_CASE("marketdata engine: control commands get, sources, stats, subscribe", 
   CHECK_THROWS_AS(rig.engine->command("nope", nlohmann::json::object()), std::out_of_range);
   auto sub = rig.engine->command("subscribe", {{"symbols", {"TSLA"}}});
   CHECK(sub["streaming"] == nlohmann::json::array({"TSLA"}));
+}
+
+TEST_CASE("marketdata engine: subscribe starts streaming a symbol, unsubscribe stops it", "[marketdata][engine]") {
+  Rig rig;
+  std::vector<std::string> topics;
+  SubscribeOptions polled;
+  polled.mode = DeliveryMode::kPolled;
+  auto stream = rig.router->subscribe(BusKind::kMarketData, "marketdata.real_time.*",
+                                      [&](const MessagePtr& m) { topics.push_back(m->topic); }, polled);
+  rig.start({{"symbols", {"AAPL"}}, {"stream_types", {"quote"}}, {"stream_interval_ms", 500}});
+  REQUIRE(rig.engine->state() == EngineState::kRunning);
+  auto count = [&](const std::string& topic) { return std::count(topics.begin(), topics.end(), topic); };
+
+  rig.clock.advance_by(2 * kSec);
+  stream->poll(1'000'000);
+  CHECK(count("marketdata.real_time.quote.AAPL") > 0);
+  CHECK(count("marketdata.real_time.quote.TSLA") == 0);  // not asked for yet
+
+  auto added = rig.engine->command("subscribe", {{"symbols", {"TSLA"}}});
+  CHECK(added["streaming"] == nlohmann::json::array({"AAPL", "TSLA"}));
+  topics.clear();
+  rig.clock.advance_by(2 * kSec);
+  stream->poll(1'000'000);
+  CHECK(count("marketdata.real_time.quote.TSLA") > 0);
+  CHECK(count("marketdata.real_time.quote.AAPL") > 0);
+
+  auto removed = rig.engine->command("unsubscribe", {{"symbols", {"TSLA"}}});
+  CHECK(removed["streaming"] == nlohmann::json::array({"AAPL"}));
+  stream->poll(1'000'000);  // anything published before the unsubscribe
+  topics.clear();
+  rig.clock.advance_by(2 * kSec);
+  stream->poll(1'000'000);
+  CHECK(count("marketdata.real_time.quote.TSLA") == 0);
+  CHECK(count("marketdata.real_time.quote.AAPL") > 0);
 }
 
 TEST_CASE("marketdata engine: bad config refuses to start", "[marketdata][engine]") {

@@ -277,14 +277,50 @@ TEST_CASE("shared cache: Redis killed mid-test, both hubs answer from their own 
 TEST_CASE("shared cache: no Redis at all, the hub is local-only and says so", "[marketdata][shared_cache][redis]") {
   SimulatedClock clock;
   std::string url = "redis://127.0.0.1:" + std::to_string(nautilus::testing::free_loopback_port());
-  HubUnderTest a = make_hub(clock, url, "src-a");
+  HubUnderTest a = make_hub(clock, url, "src-a");  // the default 1,000 ms retry window
   for (int i = 0; i < 3; ++i) REQUIRE(a.hub->get("AAPL", DataType::kQuote).ok());
   CHECK(a.source->calls.load() == 1);  // the local tier still works
   SharedTierStats s = a.hub->shared_tier_stats();
   CHECK_FALSE(s.tier.up);
-  CHECK(s.tier.errors == 1);            // one refused connect, then skipped for retry_ms
+  CHECK(s.tier.errors == 1);
   CHECK(s.local_only == 1);
   CHECK(s.tier.last_error.find("connect") != std::string::npos);
+}
+
+TEST_CASE("shared cache: after a failure the tier is skipped for retry_ms, then probed once",
+          "[marketdata][shared_cache][redis]") {
+  // The retry window runs on the monotonic clock, not the hub's simulated one,
+  // so this test measures real time around it. Each request is for a new
+  // symbol: a local cache hit would never reach the shared tier.
+  SimulatedClock clock;
+  std::string url = "redis://127.0.0.1:" + std::to_string(nautilus::testing::free_loopback_port());
+  HubUnderTest a = make_hub(clock, url, "src-a");  // the default 1,000 ms retry window
+  constexpr auto kWindow = std::chrono::milliseconds(1000);
+  auto before_failure = std::chrono::steady_clock::now();
+  REQUIRE(a.hub->get("SYM0", DataType::kQuote).ok());
+  auto after_failure = std::chrono::steady_clock::now();
+  REQUIRE(a.hub->shared_tier_stats().tier.errors == 1);
+
+  // Inside the window: no connect attempt, each walk local-only and skipped.
+  constexpr int kInside = 5;
+  for (int i = 1; i <= kInside; ++i) REQUIRE(a.hub->get("SYM" + std::to_string(i), DataType::kQuote).ok());
+  SharedTierStats inside = a.hub->shared_tier_stats();
+  if (std::chrono::steady_clock::now() < before_failure + kWindow) {
+    CHECK(inside.tier.errors == 1);
+    CHECK_FALSE(inside.tier.up);
+    CHECK(inside.tier.skipped >= static_cast<std::uint64_t>(kInside));
+  } else {
+    WARN("the machine took over a second for five local fetches; the inside-window checks were not made");
+  }
+  CHECK(inside.local_only == 1 + kInside);
+  CHECK(a.source->calls.load() == 1 + kInside);
+
+  // After the window: the next request probes Redis (refused again: a second error).
+  std::this_thread::sleep_until(after_failure + kWindow + std::chrono::milliseconds(50));
+  REQUIRE(a.hub->get("SYM_AFTER", DataType::kQuote).ok());
+  SharedTierStats after = a.hub->shared_tier_stats();
+  CHECK(after.tier.errors == 2);
+  CHECK(after.local_only == 2 + kInside);
 }
 
 TEST_CASE("shared cache: the marketdata engine config", "[marketdata][shared_cache]") {
