@@ -1,3 +1,4 @@
+#include "engines/features/features_engine.h"
 #include "engines/heartbeat/heartbeat_engine.h"
 #include "engines/registry.h"
 #include "engines/risk/risk_engine.h"
@@ -7,6 +8,8 @@ namespace nautilus {
 
 // One line per engine kind that ships with nautilus.
 void register_builtin_engines(EngineRegistry& registry) {
+  registry.add({"features", "streaming technical indicators per symbol and bar interval (SMA, EMA, RSI, MACD, Bollinger, ATR, realized volatility, VWAP)",
+                make_features_engine});
   registry.add({"heartbeat", "publishes system_health on system.heartbeat.<name> at a fixed interval",
                 make_heartbeat_engine});
   registry.add({"risk", "dynamic risk limits, breach alerts, trading state ACTIVE/REDUCING/HALTED, pre-trade checks",
