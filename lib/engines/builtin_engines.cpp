@@ -2,6 +2,7 @@
 #include "engines/heartbeat/heartbeat_engine.h"
 #include "engines/registry.h"
 #include "engines/risk/risk_engine.h"
+#include "engines/strategy/strategy_engine.h"
 #include "engines/vpin/vpin_engine.h"
 
 namespace nautilus {
@@ -14,6 +15,8 @@ void register_builtin_engines(EngineRegistry& registry) {
                 make_heartbeat_engine});
   registry.add({"risk", "dynamic risk limits, breach alerts, trading state ACTIVE/REDUCING/HALTED, pre-trade checks",
                 make_risk_engine});
+  registry.add({"strategy", "signal strategies (ma_crossover, mean_reversion, momentum) gated by the ml regime; stop on risk halts",
+                make_strategy_engine});
   registry.add({"vpin", "VPIN flow toxicity per symbol (volume buckets, bulk volume classification); flash crash warnings",
                 make_vpin_engine});
 }
