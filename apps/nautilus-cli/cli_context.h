@@ -29,6 +29,14 @@ struct GlobalOptions {
   bool color() const;   // a TTY, no --no-color, no NO_COLOR
 };
 
+// Reports a failure on stderr: "nautilus: <message>" for people, or with
+// --json one object {"error": message, "exit_code": code} so a script can
+// parse it. Errors are printed even with -q (-q hides diagnostics, not why
+// the command failed).
+void report_error(bool json, int exit_code, const std::string& message);
+// A diagnostic line on stderr ("nautilus: <text>"), hidden by -q.
+void note(const GlobalOptions& g, const std::string& text);
+
 // Thrown by a command to end with a given exit code and a one-line message on
 // stderr ("nautilus: <message>").
 class CliError : public std::runtime_error {

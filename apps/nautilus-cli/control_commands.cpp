@@ -1,9 +1,14 @@
 // nautilus status; nautilus engine list | status [NAME] | start | stop | restart NAME
+// nautilus engine command NAME CMD [JSON]
 #include <iostream>
+#include <array>
+#include <map>
+#include <vector>
 
 #include "commands.h"
 #include "control/control_client.h"
 #include "daemon_connection.h"
+#include "metrics_view.h"
 #include "table.h"
 
 namespace nautilus::cli {
@@ -24,7 +29,35 @@ void print_engines(const nlohmann::json& engines, bool color) {
   t.print(std::cout, color);
 }
 
-void print_engine_detail(const nlohmann::json& e) {
+// `engine list` for people: the engine instances, then every kind the daemon
+// can start (a kind with an instance shows as that instance's kind, one
+// without as an unconfigured entry of its own: together, all registered kinds).
+void print_engine_list(const nlohmann::json& engines, bool color) {
+  nlohmann::json instances = nlohmann::json::array();
+  std::vector<std::string> kinds;
+  std::map<std::string, std::pair<std::vector<std::string>, std::string>> by_kind;  // instances, description
+  for (const auto& e : engines) {
+    std::string kind = e.value("kind", "");
+    if (!by_kind.count(kind)) kinds.push_back(kind);
+    auto& entry = by_kind[kind];
+    if (e.value("configured", false)) {
+      instances.push_back(e);
+      entry.first.push_back(e.value("name", ""));
+    }
+    if (entry.second.empty()) entry.second = e.value("description", "");
+  }
+  print_engines(instances, color);
+  std::cout << "\n";
+  Table t({"KIND", "INSTANCES", "DESCRIPTION"});
+  for (const auto& k : kinds) {
+    std::string names;
+    for (const auto& n : by_kind[k].first) names += (names.empty() ? "" : ",") + n;
+    t.add_row({k, names.empty() ? "-" : names, by_kind[k].second});
+  }
+  t.print(std::cout, color);
+}
+
+void print_engine_detail(const nlohmann::json& e, bool color) {
   auto line = [](const std::string& k, const std::string& v) { std::cout << k << ": " << v << "\n"; };
   line("name", e.value("name", ""));
   line("kind", e.value("kind", ""));
@@ -36,7 +69,22 @@ void print_engine_detail(const nlohmann::json& e) {
   line("last message", age_text(e));
   line("restart attempts", std::to_string(e.value("restart_attempts", 0)) + (e.value("parked", false) ? " (parked)" : ""));
   if (!e.value("last_error", "").empty()) line("last error", e.value("last_error", ""));
-  if (e.contains("metrics") && !e["metrics"].empty()) line("metrics", e["metrics"].dump());
+  if (e.contains("metrics") && !e["metrics"].empty()) print_metrics(std::cout, e["metrics"], color);
+}
+
+void run_engine_command(const GlobalOptions& g, const std::string& name, const std::string& command,
+                        const std::string& args_text) {
+  nlohmann::json args = nlohmann::json::parse(args_text, nullptr, false);
+  if (args.is_discarded() || !args.is_object()) {
+    throw CliError(kExitUsage, "JSON: the arguments must be a JSON object, got '" + args_text + "'");
+  }
+  nlohmann::json answer;
+  with_daemon([&] {
+    answer = connect_daemon(g)
+                 .post("/api/v1/engines/" + control::url_encode(name) + "/command/" + control::url_encode(command), args)
+                 .body;
+  });
+  std::cout << (g.json ? answer.dump() : answer.dump(2)) << "\n";
 }
 
 }  // namespace
@@ -75,13 +123,13 @@ void add_control_commands(CLI::App& app, GlobalOptions& g) {
     with_daemon([&] {
       auto r = connect_daemon(g).get("/api/v1/engines");
       if (g.json) std::cout << r.body["engines"].dump() << "\n";
-      else print_engines(r.body["engines"], g.color());
+      else print_engine_list(r.body["engines"], g.color());
     });
   });
 
   auto name = std::make_shared<std::string>();
   auto* st = engine->add_subcommand("status", "Health of one engine (or all): state, messages, errors, metrics");
-  st->add_option("NAME", *name, "Engine name");
+  st->add_option("NAME", *name, "Engine name (exit 1 when it is in ERROR)");
   st->callback([&g, name] {
     with_daemon([&] {
       auto client = connect_daemon(g);
@@ -93,7 +141,12 @@ void add_control_commands(CLI::App& app, GlobalOptions& g) {
       }
       auto r = client.get("/api/v1/engines/" + control::url_encode(*name));
       if (g.json) std::cout << r.body.dump() << "\n";
-      else print_engine_detail(r.body);
+      else print_engine_detail(r.body, g.color());
+      // Like `systemctl is-active`: a cron job can alert on the exit code.
+      if (r.body.value("state", "") == "ERROR") {
+        std::string why = r.body.value("last_error", "");
+        throw CliError(kExitFailure, "engine '" + *name + "' is in ERROR" + (why.empty() ? "" : ": " + why));
+      }
     });
   });
 
@@ -107,12 +160,33 @@ void add_control_commands(CLI::App& app, GlobalOptions& g) {
     std::string v = verb;
     cmd->callback([&g, target, v] {
       with_daemon([&] {
-        auto r = connect_daemon(g).post("/api/v1/engines/" + control::url_encode(*target) + "/" + v);
-        if (g.json) std::cout << r.body.dump() << "\n";
-        else std::cout << r.body.value("name", *target) << " " << r.body.value("state", "") << "\n";
+        auto client = connect_daemon(g);
+        nlohmann::json body;
+        std::string remark;
+        try {
+          body = client.post("/api/v1/engines/" + control::url_encode(*target) + "/" + v).body;
+        } catch (const control::ControlError& e) {
+          // Starting a running engine is not a failure (as stopping a stopped
+          // one is not): the engine is where it was asked to be.
+          if (v != "start" || e.http_status() != 409) throw;
+          body = client.get("/api/v1/engines/" + control::url_encode(*target)).body;
+          std::string state = body.value("state", "");
+          if (state != "RUNNING" && state != "DEGRADED") throw;
+          remark = " (already running)";
+        }
+        if (g.json) std::cout << body.dump() << "\n";
+        else std::cout << body.value("name", *target) << " " << body.value("state", "") << remark << "\n";
       });
     });
   }
+
+  auto cmd_args = std::make_shared<std::array<std::string, 3>>();
+  (*cmd_args)[2] = "{}";
+  auto* command = engine->add_subcommand("command", "Send an engine a command (as its control API does) and print the answer");
+  command->add_option("NAME", (*cmd_args)[0], "Engine name (or kind)")->required();
+  command->add_option("CMD", (*cmd_args)[1], "Command, e.g. state, halt, resume")->required();
+  command->add_option("JSON", (*cmd_args)[2], "Arguments: a JSON object")->capture_default_str();
+  command->callback([&g, cmd_args] { run_engine_command(g, (*cmd_args)[0], (*cmd_args)[1], (*cmd_args)[2]); });
 }
 
 }  // namespace nautilus::cli

@@ -37,7 +37,7 @@ DaemonAddress read_config(const std::string& path) {
 
 }  // namespace
 
-control::ControlClient connect_daemon(const GlobalOptions& g) {
+control::ControlClient connect_daemon(const GlobalOptions& g, std::chrono::milliseconds timeout) {
   // Flags beat the environment (CLI11 merges --url/NAUTILUS_URL and
   // --token/NAUTILUS_TOKEN that way), and both beat the config file.
   std::string config_path = control::find_config_file(g.config);
@@ -52,13 +52,19 @@ control::ControlClient connect_daemon(const GlobalOptions& g) {
   // The address file records where the running daemon really listens (port 0
   // picks one), so it beats the config file's listen setting.
   if (url.empty()) url = control::read_state_file(dir, control::kAddressFile).value_or("");
+  if (url.empty() && env_dir && *env_dir) {
+    throw CliError(kExitUnreachable, "no nautilusd address in NAUTILUS_STATE_DIR=" + dir +
+                                         " (no '" + control::kAddressFile + "' file: is a nautilusd running with"
+                                         " --state-dir " + dir + "?); not trying " + control::kDefaultUrl +
+                                         ", which may be another daemon; give --url to choose one");
+  }
   if (url.empty() && !cfg.socket.empty()) url = "unix:" + cfg.socket;
   if (url.empty() && !cfg.listen.empty() && !cfg.listen.ends_with(":0")) url = "http://" + cfg.listen;
   if (url.empty()) url = control::kDefaultUrl;
   std::string token = g.token;
   if (token.empty()) token = control::read_state_file(dir, control::kTokenFile).value_or("");
   try {
-    return control::ControlClient(url, token);
+    return control::ControlClient(url, token, timeout);
   } catch (const std::invalid_argument& e) {
     throw CliError(kExitUsage, std::string("--url: ") + e.what());
   }

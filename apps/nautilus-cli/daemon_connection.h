@@ -7,6 +7,7 @@
 // the exit codes of nautilus(1).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -15,7 +16,8 @@
 
 namespace nautilus::cli {
 
-control::ControlClient connect_daemon(const GlobalOptions& g);
+control::ControlClient connect_daemon(const GlobalOptions& g,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
 // Runs `fn`, mapping control errors: unreachable 3, not found 4, timeout 5,
 // bad request 2, unauthorized and the rest 1.
 void with_daemon(const std::function<void()>& fn);

@@ -1,7 +1,9 @@
 // nautilus risk check --symbol S --side buy|sell --quantity Q [--price P]
 // nautilus risk state
+// nautilus risk halt [--reason R] | resume [--engine NAME]
 // The risk engine's pre-trade check and state through the daemon's control API
-// (POST /api/v1/risk/check, GET /api/v1/risk/state). `risk check` exits 0 when
+// (POST /api/v1/risk/check, GET /api/v1/risk/state; halt and resume are the
+// engine's commands, POST /api/v1/engines/risk/command/halt|resume). `risk check` exits 0 when
 // the order is approved and 1 when it is denied, so a script can ask:
 //   nautilus risk check --symbol AAPL --side buy --quantity 100 -q && place_order
 #include <iostream>
@@ -9,6 +11,7 @@
 #include "commands.h"
 #include "control/control_client.h"
 #include "daemon_connection.h"
+#include "option_checks.h"
 #include "table.h"
 
 namespace nautilus::cli {
@@ -37,7 +40,7 @@ void run_check(const GlobalOptions& g, const CheckArgs& a) {
   const bool approved = d["approved"].get<bool>();
   if (g.json) {
     std::cout << d.dump() << "\n";
-  } else if (!g.quiet) {
+  } else {
     std::cout << (approved ? "APPROVED" : "DENIED") << "  " << d.value("side", "") << " " << fixed(d, "quantity", 0)
               << " " << d.value("symbol", "") << " @ " << fixed(d, "price", 2) << "  notional " << fixed(d, "notional", 2)
               << "  state " << d.value("state", "") << (d.value("reduces_exposure", false) ? "  (reduces exposure)" : "")
@@ -65,23 +68,56 @@ void run_state(const GlobalOptions& g) {
   t.print(std::cout, g.color());
 }
 
+struct HaltArgs {
+  std::string engine = "risk";
+  std::string reason = "operator";
+};
+
+// Halts or resumes trading; prints the state the engine is in afterwards.
+void run_halt_or_resume(const GlobalOptions& g, const HaltArgs& a, const std::string& command) {
+  nlohmann::json args = nlohmann::json::object();
+  if (command == "halt") args["reason"] = a.reason;
+  nlohmann::json answer;
+  with_daemon([&] {
+    answer = connect_daemon(g).post("/api/v1/engines/" + control::url_encode(a.engine) + "/command/" + command, args).body;
+  });
+  if (g.json) {
+    std::cout << answer.dump() << "\n";
+    return;
+  }
+  std::string reason = answer.value("reason", "");
+  std::cout << "state " << answer.value("state", "?") << (reason.empty() ? "" : "  (" + reason + ")") << "\n";
+}
+
 }  // namespace
 
 void add_risk_commands(CLI::App& app, GlobalOptions& global) {
-  auto* risk = app.add_subcommand("risk", "Pre-trade checks and the risk engine's state");
+  auto* risk = app.add_subcommand("risk", "Pre-trade checks, the risk engine's state, halt and resume");
   risk->require_subcommand(1);
 
   auto args = std::make_shared<CheckArgs>();
   auto* check = risk->add_subcommand("check", "Ask the risk engine whether an order would be approved (exit 0) or denied (exit 1)");
   check->add_option("--symbol", args->symbol, "Symbol")->required();
   check->add_option("--side", args->side, "buy or sell")->required()->check(CLI::IsMember({"buy", "sell"}));
-  check->add_option("--quantity", args->quantity, "Quantity (> 0)")->required()->check(CLI::PositiveNumber);
-  check->add_option("--price", args->price, "Limit price (default: the last market price)")->check(CLI::PositiveNumber);
+  check->add_option("--quantity", args->quantity, "Quantity (> 0)")->required()->check(positive_number());
+  check->add_option("--price", args->price, "Limit price (default: the last market price)")->check(positive_number());
   check->add_option("--id", args->id, "Order id to echo in the decision");
   check->callback([&global, args] { run_check(global, *args); });
 
   auto* state = risk->add_subcommand("state", "Trading state, limits, usage and volatility scale");
   state->callback([&global] { run_state(global); });
+
+  auto halt_args = std::make_shared<HaltArgs>();
+  auto* halt = risk->add_subcommand("halt", "Halt trading: every order is denied until resume");
+  halt->add_option("--reason", halt_args->reason, "Why (logged by the daemon and shown by risk state)")
+      ->capture_default_str();
+  halt->add_option("--engine", halt_args->engine, "Risk engine instance")->capture_default_str();
+  halt->callback([&global, halt_args] { run_halt_or_resume(global, *halt_args, "halt"); });
+
+  auto resume_args = std::make_shared<HaltArgs>();
+  auto* resume = risk->add_subcommand("resume", "Resume trading after a halt (the limits decide the state again)");
+  resume->add_option("--engine", resume_args->engine, "Risk engine instance")->capture_default_str();
+  resume->callback([&global, resume_args] { run_halt_or_resume(global, *resume_args, "resume"); });
 }
 
 }  // namespace nautilus::cli

@@ -35,6 +35,7 @@ void add_common(CLI::App* cmd, BenchArgs& a) {
 int run_and_print(const GlobalOptions& g, BenchArgs& a, bool latency) {
   a.cfg.mix = parse_priority_mix(a.mix);
   if (a.cfg.backend == "inproc") a.cfg.backend = "inproc://";
+  a.cfg.progress = !g.quiet && isatty(STDERR_FILENO) == 1;  // a live line for people only
   std::unique_ptr<Bus> bus = open_direct_bus(a.cfg.backend, "bench");
   BenchReport r = latency ? run_latency(*bus, a.cfg) : run_throughput(*bus, a.cfg);
   if (g.json) {

@@ -16,6 +16,15 @@ nlohmann::json latency_json_us(const HistogramSnapshot& h) {
           {"samples", h.count()}};
 }
 
+double BenchReport::publish_rate() const {
+  double secs = publish_s > 0 ? publish_s : duration_s;
+  return secs > 0 ? static_cast<double>(messages) / secs : 0;
+}
+
+double BenchReport::delivery_rate() const {
+  return duration_s > 0 ? static_cast<double>(delivered) / duration_s : 0;
+}
+
 nlohmann::json BenchReport::to_json() const {
   nlohmann::json j = {
       {"scenario", scenario},
@@ -28,6 +37,11 @@ nlohmann::json BenchReport::to_json() const {
       {"delivered", delivered},
       {"duration_s", duration_s},
       {"throughput_msgs_per_s", throughput()},
+      {"publish_s", publish_s > 0 ? publish_s : duration_s},
+      {"publish_msgs_per_s", publish_rate()},
+      {"publish_mb_per_s", publish_mb_per_s()},
+      {"delivered_msgs_per_s", delivery_rate()},
+      {"delivered_mb_per_s", delivery_mb_per_s()},
       {"latency_us", latency_json_us(latency_ns)},
       {"lost", lost},
       {"duplicated", duplicated},
@@ -55,7 +69,10 @@ void BenchReport::print_table(std::ostream& out, bool color) const {
   out << "\n";
   out << "  messages " << format_count(static_cast<double>(messages)) << " in "
       << format_fixed(duration_s, 3) << " s = " << format_count(throughput()) << " msgs/s"
-      << "   lost " << lost << "   duplicated " << duplicated << "\n\n";
+      << "   lost " << lost << "   duplicated " << duplicated << "\n";
+  out << "  publish " << format_count(publish_rate()) << " msgs/s = " << format_fixed(publish_mb_per_s(), 1)
+      << " MB/s   delivery " << format_count(delivery_rate()) << " msgs/s = " << format_fixed(delivery_mb_per_s(), 1)
+      << " MB/s (payload bytes, all subscribers)\n\n";
   Table t({"priority", "messages", "delivered", "lost", "dup", "p50 us", "p90 us", "p99 us",
            "p99.9 us", "max us"});
   auto row = [&](const std::string& name, std::uint64_t msgs, std::uint64_t deliv, std::uint64_t l,

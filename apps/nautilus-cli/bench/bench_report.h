@@ -32,7 +32,8 @@ struct BenchReport {
   double target_rate = 0;        // msgs/s, 0 = as fast as possible
   std::uint64_t messages = 0;    // published
   std::uint64_t delivered = 0;   // handler calls, all subscribers
-  double duration_s = 0;
+  double duration_s = 0;         // first publish -> last delivery
+  double publish_s = 0;          // first publish -> last publish returned; 0 = unknown (duration_s)
   std::uint64_t lost = 0;
   std::uint64_t duplicated = 0;
   HistogramSnapshot latency_ns;
@@ -41,6 +42,12 @@ struct BenchReport {
   std::vector<std::string> notes;
 
   double throughput() const { return duration_s > 0 ? static_cast<double>(messages) / duration_s : 0; }
+  // Publish rate over the publishing time; delivery rate (handler calls, all
+  // subscribers) over the whole run; and both as payload megabytes (1e6 B) per second.
+  double publish_rate() const;
+  double delivery_rate() const;
+  double publish_mb_per_s() const { return publish_rate() * static_cast<double>(payload_bytes) / 1e6; }
+  double delivery_mb_per_s() const { return delivery_rate() * static_cast<double>(payload_bytes) / 1e6; }
   nlohmann::json to_json() const;
   void print_table(std::ostream& out, bool color) const;
 };

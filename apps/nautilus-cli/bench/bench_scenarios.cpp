@@ -3,10 +3,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstdio>
 #include <charconv>
 #include <cmath>
 #include <memory>
 #include <numeric>
+#include <optional>
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -26,13 +31,36 @@ struct Run {
   std::vector<std::unique_ptr<Tracker>> trackers;
   std::vector<SubscriptionPtr> subs;
   std::vector<std::uint64_t> published;  // per publisher
+  // What each publisher has sent so far, for the progress line only: stored
+  // (relaxed, every kProgressEvery messages) in a cache line of its own so
+  // publishers do not share one.
+  struct alignas(64) Sent {
+    std::atomic<std::uint64_t> n{0};
+  };
+  std::unique_ptr<Sent[]> sent_so_far;
   std::atomic<std::uint64_t> publish_errors{0};
   std::string first_error;
   std::mutex error_mu;
 
   Run(Bus& b, const BenchConfig& c, std::uint64_t cap)
       : cfg(c), bus(b), cycle(c.mix), per_publisher_cap(cap),
-        published(static_cast<std::size_t>(c.publishers), 0) {}
+        published(static_cast<std::size_t>(c.publishers), 0),
+        sent_so_far(std::make_unique<Sent[]>(static_cast<std::size_t>(c.publishers))) {}
+
+  static constexpr std::uint64_t kProgressEvery = 1024;
+  void count_sent(int publisher, std::uint64_t n) {
+    if ((n & (kProgressEvery - 1)) == 0) sent_so_far[static_cast<std::size_t>(publisher)].n.store(n, std::memory_order_relaxed);
+  }
+  std::uint64_t sent_total() const {
+    std::uint64_t total = 0;
+    for (int p = 0; p < cfg.publishers; ++p) total += sent_so_far[static_cast<std::size_t>(p)].n.load(std::memory_order_relaxed);
+    return total;
+  }
+  std::uint64_t delivered_total() const {
+    std::uint64_t total = 0;
+    for (const auto& t : trackers) total += t->unique.load(std::memory_order_relaxed);
+    return total;
+  }
 
   void subscribe() {
     std::string group_base = "bench-" + std::to_string(getpid()) + "-";
@@ -113,6 +141,47 @@ struct Run {
     }
     return r;
   }
+};
+
+// While alive (and only when asked: a terminal on stderr, no -q), redraws one
+// line on stderr four times a second: messages published and delivered so far
+// and the elapsed time. Erased when done, so the report follows on a clean line.
+class ProgressLine {
+ public:
+  ProgressLine(const Run& run, bool enabled) : run_(run) {
+    if (!enabled) return;
+    thread_ = std::thread([this] {
+      auto start = std::chrono::steady_clock::now();
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return done_; })) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::fprintf(stderr, "\r\033[Kbench: %.1f s  published %llu  delivered %llu", secs,
+                     static_cast<unsigned long long>(run_.sent_total()),
+                     static_cast<unsigned long long>(run_.delivered_total()));
+        std::fflush(stderr);
+      }
+      std::fputs("\r\033[K", stderr);
+      std::fflush(stderr);
+    });
+  }
+  ~ProgressLine() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+ private:
+  const Run& run_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
 };
 
 std::uint64_t per_publisher(std::uint64_t total, int publishers, int index) {
@@ -227,6 +296,8 @@ std::array<unsigned, kPriorityCount> parse_priority_mix(const std::string& text)
   while (std::getline(ss, item, ',')) {
     auto eq = item.find('=');
     std::string name = item.substr(0, eq);
+    // Priorities are case-insensitive on the command line (--priority HIGH).
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     unsigned weight = 1;
     if (eq != std::string::npos) {
       std::string w = item.substr(eq + 1);
@@ -255,6 +326,8 @@ BenchReport run_throughput(Bus& bus, const BenchConfig& cfg) {
                                : static_cast<std::uint64_t>(cfg.duration_s * 12e6 / cfg.publishers) + 1;
   Run run(bus, cfg, cap);
   run.subscribe();
+  std::optional<ProgressLine> progress;
+  progress.emplace(run, cfg.progress);
 
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
@@ -269,10 +342,16 @@ BenchReport run_throughput(Bus& bus, const BenchConfig& cfg) {
       std::uint64_t n = 0;
       if (by_count) {
         std::uint64_t mine = per_publisher(total, cfg.publishers, p);
-        for (; n < mine; ++n) run.publish_one(pool, p, n, topic);
+        for (; n < mine; ++n) {
+          run.publish_one(pool, p, n, topic);
+          run.count_sent(p, n);
+        }
       } else {
         std::int64_t end = start + static_cast<std::int64_t>(cfg.duration_s * 1e9);
-        while (n < cap && (n & 255 || monotonic_now_ns() < end)) run.publish_one(pool, p, n++, topic);
+        while (n < cap && (n & 255 || monotonic_now_ns() < end)) {
+          run.publish_one(pool, p, n, topic);
+          run.count_sent(p, n++);
+        }
       }
       run.published[static_cast<std::size_t>(p)] = n;
     });
@@ -281,10 +360,12 @@ BenchReport run_throughput(Bus& bus, const BenchConfig& cfg) {
   start = monotonic_now_ns();
   go.store(true, std::memory_order_release);
   for (auto& t : threads) t.join();
+  std::int64_t publish_end = monotonic_now_ns();
   std::int64_t last = run.wait_for_delivery();
+  progress.reset();
   double secs = static_cast<double>(std::max(last, start + 1) - start) / 1e9;
   BenchReport r = run.report("throughput", secs);
-  r.extra["delivered_msgs_per_s"] = secs > 0 ? static_cast<double>(r.delivered) / secs : 0.0;
+  r.publish_s = static_cast<double>(std::max(publish_end, start + 1) - start) / 1e9;
   return r;
 }
 
@@ -296,6 +377,8 @@ BenchReport run_latency(Bus& bus, const BenchConfig& cfg) {
   c.rate = rate;
   Run run(bus, c, per_publisher(total, cfg.publishers, 0));
   run.subscribe();
+  std::optional<ProgressLine> progress;
+  progress.emplace(run, cfg.progress);
 
   std::vector<std::thread> threads;
   std::atomic<int> ready{0};
@@ -315,6 +398,7 @@ BenchReport run_latency(Bus& bus, const BenchConfig& cfg) {
       for (; n < mine; ++n) {
         wait_until(start + static_cast<std::int64_t>(offset + per_pub_interval_ns * static_cast<double>(n)));
         run.publish_one(pool, p, n, topic);
+        run.count_sent(p, n);
       }
       run.published[static_cast<std::size_t>(p)] = n;
     });
@@ -323,9 +407,13 @@ BenchReport run_latency(Bus& bus, const BenchConfig& cfg) {
   start = monotonic_now_ns() + 1'000'000;
   go.store(true, std::memory_order_release);
   for (auto& t : threads) t.join();
+  std::int64_t publish_end = monotonic_now_ns();
   std::int64_t last = run.wait_for_delivery();
+  progress.reset();
   double secs = static_cast<double>(std::max(last, start + 1) - start) / 1e9;
-  return run.report("latency", secs);
+  BenchReport r = run.report("latency", secs);
+  r.publish_s = static_cast<double>(std::max(publish_end, start + 1) - start) / 1e9;
+  return r;
 }
 
 }  // namespace nautilus::cli

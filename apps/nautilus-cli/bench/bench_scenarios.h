@@ -23,6 +23,7 @@ struct BenchConfig {
   double rate = 0;                // msgs/s for all publishers together; 0 = flat out
   std::size_t queue_capacity = 65536;
   double drain_timeout_s = 30;    // how long to wait for stragglers after publishing
+  bool progress = false;          // a live progress line on stderr (set for a terminal)
   // Priority mix as weights per lane, e.g. normal 99 + urgent 1.
   std::array<unsigned, kPriorityCount> mix{0, 1, 0, 0, 0};
 };
