@@ -28,10 +28,14 @@ class ProbeEngine final : public Engine {
   }
   std::atomic<int> handled{0};
   std::atomic<bool> fail_start{false};
+  // Shared by every instance a factory makes: the next N starts fail, then
+  // starts succeed (so a supervised restart can be seen to work).
+  std::atomic<int>* start_failures_left = nullptr;
 
  protected:
   void on_start(EngineContext& ctx) override {
     if (fail_start || ctx.config.value("fail_start", false)) throw std::runtime_error("cannot start");
+    if (start_failures_left && start_failures_left->fetch_sub(1) > 0) throw std::runtime_error("not yet");
     subscribe(BusKind::kEngine, "test." + name() + ".*", [this](const Message& m) {
       if (m.payload.find("fail") != std::string::npos) throw std::runtime_error("boom");
       ++handled;
@@ -225,4 +229,37 @@ TEST_CASE("an engine failing at boot is supervised and restarted") {
   f.clock.advance_by(500'000'000);  // restart attempt fails again: backoff doubles
   CHECK(host.info("late").health.state == EngineState::kError);
   CHECK(host.info("late").restart_attempts == 2);
+}
+
+TEST_CASE("an engine failing at boot is restarted with backoff and runs once a start succeeds") {
+  Fixture f;
+  std::atomic<int> start_failures_left{2};  // boot and the first restart fail, the second restart works
+  f.registry.add({"late_probe", "starts on its third try", [&start_failures_left] {
+                    auto e = std::make_unique<ProbeEngine>();
+                    e->start_failures_left = &start_failures_left;
+                    return e;
+                  }});
+  SupervisorPolicy p;
+  p.backoff_initial_ns = 500'000'000;
+  EngineHost host(*f.router, f.clock, f.registry, p);
+  host.add({"late", "late_probe", {}, true});
+  CHECK(host.start_all() == std::vector<std::string>{"late"});
+  CHECK(host.info("late").health.state == EngineState::kError);
+  CHECK_THAT(host.info("late").health.last_error, Catch::Contains("not yet"));
+
+  f.clock.advance_by(500'000'000);  // restart 1 fails: the next waits twice as long
+  CHECK(host.info("late").health.state == EngineState::kError);
+  CHECK(host.info("late").restart_attempts == 2);
+  f.clock.advance_by(999'000'000);
+  CHECK(host.info("late").health.state == EngineState::kError);
+  f.clock.advance_by(1'000'000);  // restart 2 succeeds
+  EngineInfo info = host.info("late");
+  CHECK(info.health.state == EngineState::kRunning);
+  CHECK_FALSE(info.parked);
+
+  // The restarted engine is wired to the bus: it handles a message.
+  auto m = make_message("test.late.x", MessageType::kSystemHealth, R"({"ok":true})");
+  REQUIRE(f.router->publish(m).is_ok());
+  REQUIRE(wait_until([&] { return host.info("late").health.metrics.value("handled", 0) == 1; }));
+  CHECK(host.info("late").health.errors == 0);
 }
