@@ -1,5 +1,6 @@
 #include "engines/features/features_engine.h"
 #include "engines/heartbeat/heartbeat_engine.h"
+#include "engines/ml/ml_engine.h"
 #include "engines/registry.h"
 #include "engines/risk/risk_engine.h"
 #include "engines/strategy/strategy_engine.h"
@@ -13,6 +14,8 @@ void register_builtin_engines(EngineRegistry& registry) {
                 make_features_engine});
   registry.add({"heartbeat", "publishes system_health on system.heartbeat.<name> at a fixed interval",
                 make_heartbeat_engine});
+  registry.add({"ml", "online market regime detection (bull/bear/high_vol) per symbol: Markov-switching filter, EM refits, predictions",
+                make_ml_engine});
   registry.add({"risk", "dynamic risk limits, breach alerts, trading state ACTIVE/REDUCING/HALTED, pre-trade checks",
                 make_risk_engine});
   registry.add({"strategy", "signal strategies (ma_crossover, mean_reversion, momentum) gated by the ml regime; stop on risk halts",
