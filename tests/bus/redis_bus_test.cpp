@@ -108,15 +108,17 @@ TEST_CASE("redis: publish and subscribe round trip with readable stream fields",
   CHECK(got.correlation_id == "chain-7");
   CHECK(got.payload == R"({"var":1.5,"limit":1.0})");
 
-  // The urgent message sits in the family's high lane, in plain fields.
-  RedisConfig cfg;
-  std::string key = redis::stream_key_for_topic(cfg, "engine", "risk.alert.var_breach", true);
+  // The urgent message sits in the family's high lane, in plain fields. Keys
+  // in these tests are literals worked out by hand from docs/redis-layout.md
+  // (FNV-1a-32 of the topic mod 4 shards: risk.alert.var_breach -> 3), never
+  // from the code under test.
+  std::string key = "nautilus:engine:{risk.3}:high";
   std::string xrange = server.cli("XRANGE '" + key + "' - +");
   CHECK(xrange.find("risk.alert.var_breach") != std::string::npos);
   CHECK(xrange.find("urgent") != std::string::npos);
   CHECK(xrange.find("risk_alert") != std::string::npos);
   CHECK(xrange.find(R"({"var":1.5,"limit":1.0})") != std::string::npos);
-  CHECK(server.integer({"SISMEMBER", redis::registry_key(cfg, "engine"), key}) == 1);
+  CHECK(server.integer({"SISMEMBER", "nautilus:engine:streams", key}) == 1);
 
   BusStats st = bus->stats();
   CHECK(st.backend == "redis");
@@ -169,8 +171,7 @@ TEST_CASE("redis: fan-out across groups, load sharing within a group", "[redis]"
 
 TEST_CASE("redis: entries of a consumer killed mid-batch are redelivered to another", "[redis]") {
   RedisServer server;
-  RedisConfig cfg;
-  std::string key = redis::stream_key_for_topic(cfg, "engine", "orders.fill", false);
+  std::string key = "nautilus:engine:{orders.3}:normal";
   server.command({"XGROUP", "CREATE", key, "portfolio", "$", "MKSTREAM"});
 
   auto bus = make_bus(server.url("claim_idle_ms=200"), named("engine"));
@@ -222,8 +223,7 @@ TEST_CASE("redis: an entry whose handler keeps failing is dead-lettered after N 
   REQUIRE(bus->publish(msg("orders.new", R"({"poison":true})")).is_ok());
   for (int i = 0; i < 5; ++i) REQUIRE(bus->publish(msg("orders.new", seq_payload(i))).is_ok());
 
-  RedisConfig cfg;
-  std::string dead = redis::dead_letter_key(cfg, "engine");
+  std::string dead = "nautilus:engine:dead";
   REQUIRE(wait_until([&] { return server.integer({"XLEN", dead}) == 1; }));
   CHECK(good.count.load() == 5);
   CHECK(poison_calls.load() == 3);
@@ -240,9 +240,8 @@ TEST_CASE("redis: a malformed entry written by redis-cli goes to the dead-letter
   Inbox inbox;
   auto sub = bus->subscribe("marketdata.real_time.*", inbox.handler(), in_group("vpin"));
 
-  RedisConfig cfg;
   std::string topic = "marketdata.real_time.quote.AAPL";
-  std::string key = redis::stream_key_for_topic(cfg, "marketdata", topic, false);
+  std::string key = "nautilus:marketdata:{marketdata.3}:normal";
   std::string out = server.cli("XADD '" + key + "' '*' topic " + topic + " type quote priority normal payload notjson");
   REQUIRE(out.find('-') != std::string::npos);  // an entry id came back
   server.cli("XADD '" + key + "' '*' hello world");
@@ -250,7 +249,7 @@ TEST_CASE("redis: a malformed entry written by redis-cli goes to the dead-letter
   REQUIRE(bus->publish(good).is_ok());
 
   REQUIRE(wait_until([&] { return inbox.count.load() == 1; }));
-  std::string dead = redis::dead_letter_key(cfg, "marketdata");
+  std::string dead = "nautilus:marketdata:dead";
   REQUIRE(wait_until([&] { return server.integer({"XLEN", dead}) == 2; }));
   CHECK(inbox.snapshot().at(0)->id == good->id);
   CHECK(bus->stats().decode_errors == 2);
@@ -291,9 +290,8 @@ TEST_CASE("redis: urgent messages overtake a normal backlog", "[redis]") {
   for (int i = 0; i < 5; ++i) {
     REQUIRE(bus->publish(msg("risk.alert.halt", seq_payload(10000 + i), Priority::kUrgent)).is_ok());
   }
-  RedisConfig cfg;
-  std::string high = redis::stream_key_for_topic(cfg, "engine", "risk.alert.halt", true);
-  std::string normal = redis::stream_key_for_topic(cfg, "engine", "risk.metric.var", false);
+  std::string high = "nautilus:engine:{risk.3}:high";
+  std::string normal = "nautilus:engine:{risk.3}:normal";
   REQUIRE(wait_until([&] { return server.integer({"XLEN", high}) == 5; }));
   REQUIRE(wait_until([&] { return server.integer({"XLEN", normal}) >= kBacklog; }));
   gate.open();
@@ -375,11 +373,10 @@ TEST_CASE("redis: two-server layout and one server for both buses", "[redis]") {
     REQUIRE(router->publish(msg("marketdata.real_time.quote.AAPL", "{}", Priority::kNormal, MessageType::kQuote)).is_ok());
     REQUIRE(router->publish(msg("risk.alert.var_breach", "{}", Priority::kUrgent, MessageType::kRiskAlert)).is_ok());
     REQUIRE(wait_until([&] { return quotes.count.load() == 1 && alerts.count.load() == 1; }));
-    RedisConfig cfg;
-    CHECK(md_server.integer({"SCARD", redis::registry_key(cfg, "marketdata")}) == 1);
-    CHECK(md_server.integer({"EXISTS", redis::registry_key(cfg, "engine")}) == 0);
-    CHECK(engine_server.integer({"SCARD", redis::registry_key(cfg, "engine")}) == 1);
-    CHECK(engine_server.integer({"EXISTS", redis::registry_key(cfg, "marketdata")}) == 0);
+    CHECK(md_server.integer({"SCARD", "nautilus:marketdata:streams"}) == 1);
+    CHECK(md_server.integer({"EXISTS", "nautilus:engine:streams"}) == 0);
+    CHECK(engine_server.integer({"SCARD", "nautilus:engine:streams"}) == 1);
+    CHECK(engine_server.integer({"EXISTS", "nautilus:marketdata:streams"}) == 0);
   }
   SECTION("one server") {
     auto router = Router::from_urls(md_server.url(), md_server.url());
@@ -440,9 +437,8 @@ TEST_CASE("redis: AUTH with user and password, and /db", "[redis]") {
   auto sub = bus->subscribe("auth.*", inbox.handler(), in_group("g"));
   REQUIRE(bus->publish(msg("auth.ok", "{}")).is_ok());
   REQUIRE(wait_until([&] { return inbox.count.load() == 1; }));
-  RedisConfig cfg;
-  CHECK(server.integer({"EXISTS", redis::registry_key(cfg, "engine")}, 2) == 1);
-  CHECK(server.integer({"EXISTS", redis::registry_key(cfg, "engine")}, 0) == 0);
+  CHECK(server.integer({"EXISTS", "nautilus:engine:streams"}, 2) == 1);
+  CHECK(server.integer({"EXISTS", "nautilus:engine:streams"}, 0) == 0);
 
   auto wrong = make_bus("redis://alice:nope@127.0.0.1:" + std::to_string(server.port()) +
                             "?attempts=2&backoff_ms=10&backoff_max_ms=20",
@@ -462,13 +458,12 @@ TEST_CASE("redis: polled subscriptions deliver highest priority first and ACK", 
   auto sub = bus->subscribe("jobs.*", inbox.handler(), o);
   for (int i = 0; i < 10; ++i) REQUIRE(bus->publish(msg("jobs.run", seq_payload(i))).is_ok());
   REQUIRE(bus->publish(msg("jobs.stop", seq_payload(99), Priority::kFlashCrash)).is_ok());
-  RedisConfig cfg;
   REQUIRE(wait_until([&] { return sub->stats().queue_depth == 11; }));
   CHECK(inbox.count.load() == 0);
   CHECK(sub->poll(100) == 11);
   auto all = inbox.snapshot();
   CHECK(all.at(0)->priority == Priority::kFlashCrash);
-  std::string key = redis::stream_key_for_topic(cfg, "engine", "jobs.run", false);
+  std::string key = "nautilus:engine:{jobs.2}:normal";
   REQUIRE(wait_until([&] {
     auto p = server.command({"XPENDING", key, "poller"});
     return p->type == REDIS_REPLY_ARRAY && p->element[0]->integer == 0;
