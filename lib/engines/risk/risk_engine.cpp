@@ -30,6 +30,38 @@ struct Topics {
   std::vector<std::string> orders = {"order.*", "strategy.order.*"};
 };
 
+// The engine's section: the RiskConfig keys and `topics`, read by one parse
+// for --check-config and start.
+struct Settings {
+  RiskConfig config;
+  Topics topics;
+  std::vector<ConfigProblem> problems;
+};
+
+Settings parse_settings(const nlohmann::json& section) {
+  Settings s;
+  ConfigReader r(section);
+  ConfigReader t = r.table("topics");
+  // Each a pattern or a list of patterns.
+  auto read = [&t](const char* key, std::vector<std::string>& out) {
+    if (!t.has(key)) return t.accept(key);
+    const nlohmann::json& v = t.raw(key);
+    if (v.is_string()) out = {v.get<std::string>()};
+    else out = t.strings(key, out);
+  };
+  read("trades", s.topics.trades);
+  read("quotes", s.topics.quotes);
+  read("vpin", s.topics.vpin);
+  read("positions", s.topics.positions);
+  read("fills", s.topics.fills);
+  read("margin", s.topics.margin);
+  read("orders", s.topics.orders);
+  s.config = RiskConfig::read(r);
+  r.finish();
+  s.problems = r.problems();
+  return s;
+}
+
 // The symbol: the payload's "symbol", else the topic's last segment.
 std::string symbol_of(const Message& m, const nlohmann::json& j) {
   if (auto s = j.find("symbol"); s != j.end() && s->is_string()) return s->get<std::string>();
@@ -92,6 +124,9 @@ class RiskEngine final : public Engine {
         require_manager();
         ev = cmd == "halt" ? manager_->halt(reason, clock().now_ns()) : manager_->resume(clock().now_ns());
       }
+      // Logged even when the state does not change (a halt while HALTED still
+      // holds trading until resume; a resume may leave limits in charge).
+      log("warn", cmd == "halt" ? "halt requested: " + reason : std::string("resume requested by the operator"));
       publish_events(ev, {clock().now_ns(), {}});
       std::lock_guard lock(mu_);
       return {{"state", risk::to_string(manager_->state())}, {"reason", manager_->state_reason()}};
@@ -100,32 +135,20 @@ class RiskEngine final : public Engine {
   }
 
  protected:
+  std::vector<ConfigProblem> config_problems(const nlohmann::json& config) const override {
+    return parse_settings(config).problems;
+  }
+
   void on_start(EngineContext& ctx) override {
-    nlohmann::json cfg = ctx.config.is_object() ? ctx.config : nlohmann::json::object();
-    Topics topics;
-    if (auto t = cfg.find("topics"); t != cfg.end()) {
-      if (!t->is_object()) throw std::invalid_argument("risk: topics must be a table");
-      auto read = [&t](const char* key, std::vector<std::string>& out) {
-        auto it = t->find(key);
-        if (it == t->end()) return;
-        if (it->is_string()) out = {it->get<std::string>()};
-        else if (it->is_array()) out = it->get<std::vector<std::string>>();
-        else throw std::invalid_argument(std::string("risk: topics.") + key + " must be a pattern or a list");
-      };
-      read("trades", topics.trades);
-      read("quotes", topics.quotes);
-      read("vpin", topics.vpin);
-      read("positions", topics.positions);
-      read("fills", topics.fills);
-      read("margin", topics.margin);
-      read("orders", topics.orders);
-      cfg.erase("topics");
-    }
-    auto config = RiskConfig::from_json(cfg);  // throws with every error listed
+    Settings settings = parse_settings(ctx.config);
+    if (!settings.problems.empty()) throw std::invalid_argument(join_problems(settings.problems));
+    const Topics topics = settings.topics;
+    RiskConfig config = std::move(settings.config);
     {
       std::lock_guard lock(mu_);
       manager_ = std::make_unique<RiskManager>(std::move(config));
       topics_ = topics;
+      vpin_halt_s_ = manager_->config().vpin_halt_ns / 1'000'000'000;
       malformed_ = orders_ = denied_ = alerts_ = 0;
     }
     for (const auto& p : topics.trades) subscribe(BusKind::kMarketData, p, [this](const Message& m) { on_price(m, false); });
@@ -197,6 +220,7 @@ class RiskEngine final : public Engine {
     const std::string symbol = symbol_of(m, j);
     RiskEvents ev;
     std::optional<Decision> decision;
+    bool flash_crash = false;
     {
       std::lock_guard lock(mu_);
       const std::int64_t now = clock_->now_ns();
@@ -204,6 +228,7 @@ class RiskEngine final : public Engine {
       switch (m.type) {
         case MessageType::kFlashCrashWarning:
           ev = manager_->on_flash_crash_warning(symbol, now, number(j, "vpin"), number(j, "cdf"));
+          flash_crash = true;
           break;
         case MessageType::kVpinToxicity: {
           auto vpin = number(j, "vpin");
@@ -254,6 +279,13 @@ class RiskEngine final : public Engine {
       ev.append(manager_->evaluate(now));
     }
     const Cause cause = Cause::of(m);
+    if (flash_crash) {
+      // Rare by design (a warning is a crash), so logged each time: a warning
+      // while HALTED changes no state but extends the halt.
+      std::string what = j.value("message", std::string());
+      log("warn", "flash crash warning on " + symbol + (what.empty() ? "" : " (" + what + ")") +
+                      ": trading halted for at least " + std::to_string(vpin_halt_s_) + " s");
+    }
     if (decision) {
       for (const auto& b : decision->breaches) {
         publish_alert(b, cause);
@@ -280,6 +312,8 @@ class RiskEngine final : public Engine {
   void publish_events(const RiskEvents& ev, const Cause& cause) {
     // State first: a HALT must not queue behind the alerts that explain it.
     for (const auto& s : ev.state_changes) {
+      log("warn", "trading state " + std::string(risk::to_string(s.from)) + " -> " + std::string(risk::to_string(s.to)) +
+                      ": " + s.reason);
       auto msg = make_message("risk.state", MessageType::kRiskAlert, s.to_json().dump(), Priority::kUrgent);
       msg->origin_ns = cause.origin_ns;
       msg->correlation_id = cause.correlation_id;
@@ -294,6 +328,7 @@ class RiskEngine final : public Engine {
   Clock* clock_ = nullptr;
   PeriodicTimer timer_;
   std::uint64_t malformed_ = 0, orders_ = 0, denied_ = 0, alerts_ = 0;
+  std::int64_t vpin_halt_s_ = 0;  // for the log line
 };
 
 }  // namespace

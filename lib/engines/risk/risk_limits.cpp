@@ -83,121 +83,121 @@ RiskConfig RiskConfig::defaults() {
 
 namespace {
 
-bool read_number(const nlohmann::json& j, const std::string& where, double& out, std::vector<std::string>& errors) {
-  if (!j.is_number()) {
-    errors.push_back(where + " must be a number");
-    return false;
+std::string kind_list(bool per_symbol_only) {
+  std::string out;
+  for (LimitKind k : kAllLimitKinds) {
+    if (per_symbol_only && !is_per_symbol(k)) continue;
+    out += (out.empty() ? "" : ", ") + std::string(to_string(k));
   }
-  out = j.get<double>();
-  if (!std::isfinite(out)) {
-    errors.push_back(where + " must be finite");
-    return false;
-  }
-  return true;
+  return out;
 }
 
-void read_int(const nlohmann::json& j, const std::string& where, int& out, std::vector<std::string>& errors) {
-  if (!j.is_number_integer()) {
-    errors.push_back(where + " must be an integer");
-    return;
-  }
-  out = j.get<int>();
-}
-
-void read_seconds(const nlohmann::json& j, const std::string& where, std::int64_t& out_ns,
-                  std::vector<std::string>& errors) {
-  double s = 0;
-  if (read_number(j, where, s, errors)) out_ns = static_cast<std::int64_t>(std::llround(s * 1e9));
-}
-
-// A limit is a number (the limit) or a table {limit, warn_at, halt_at, dynamic, enabled}.
-void read_limits(const nlohmann::json& j, const std::string& where, bool per_symbol,
-                 std::map<LimitKind, LimitSpec>& out, const std::map<LimitKind, LimitSpec>& base,
-                 std::vector<std::string>& errors) {
-  if (!j.is_object()) {
-    errors.push_back(where + " must be a table");
-    return;
-  }
-  for (const auto& [key, value] : j.items()) {
-    const std::string at = where + "." + key;
+// A limit is a number (the limit), a boolean (enabled) or a table
+// {limit, warn_at, halt_at, dynamic, enabled}, over `base`'s spec of its kind.
+void read_limits(ConfigReader& table, bool per_symbol, std::map<LimitKind, LimitSpec>& out,
+                 const std::map<LimitKind, LimitSpec>& base) {
+  for (const auto& key : table.keys()) {
     auto kind = parse_limit_kind(key);
     if (!kind) {
-      errors.push_back(at + ": unknown limit kind");
+      table.accept(key);
+      table.problem(key, "unknown limit kind (known: " + kind_list(per_symbol) + ")");
       continue;
     }
     if (per_symbol && !is_per_symbol(*kind)) {
-      errors.push_back(at + ": " + key + " is portfolio-wide and has no per-symbol limit");
+      table.accept(key);
+      table.problem(key, key + " is portfolio-wide and has no per-symbol limit (per-symbol kinds: " +
+                             kind_list(true) + ")");
       continue;
     }
     LimitSpec spec;
     if (auto it = base.find(*kind); it != base.end()) spec = it->second;
-    if (value.is_number()) {
-      read_number(value, at, spec.limit, errors);
-    } else if (value.is_object()) {
-      for (const auto& [k, v] : value.items()) {
-        if (k == "limit") read_number(v, at + ".limit", spec.limit, errors);
-        else if (k == "warn_at") read_number(v, at + ".warn_at", spec.warn_at, errors);
-        else if (k == "halt_at") read_number(v, at + ".halt_at", spec.halt_at, errors);
-        else if (k == "dynamic" && v.is_boolean()) spec.dynamic = v.get<bool>();
-        else if (k == "enabled" && v.is_boolean()) spec.enabled = v.get<bool>();
-        else errors.push_back(at + "." + k + ": unknown key or wrong type");
-      }
-    } else if (value.is_boolean()) {
-      spec.enabled = value.get<bool>();  // `drawdown = false` disables the kind
+    const nlohmann::json& v = table.raw(key);
+    if (v.is_boolean()) {
+      spec.enabled = v.get<bool>();  // `drawdown = false` disables the kind
+    } else if (v.is_object()) {
+      ConfigReader t = table.table(key);
+      spec.limit = t.number("limit", spec.limit, 0.0, 1e15);
+      spec.warn_at = t.number("warn_at", spec.warn_at, 0.0, 1.0);
+      spec.halt_at = t.number("halt_at", spec.halt_at, 1.0, 1000.0);
+      spec.dynamic = t.boolean("dynamic", spec.dynamic);
+      spec.enabled = t.boolean("enabled", spec.enabled);
+      if (!(spec.limit > 0)) t.problem("limit", "must be above 0");
+      if (!(spec.warn_at > 0)) t.problem("warn_at", "must be above 0");
     } else {
-      errors.push_back(at + " must be a number or a table");
+      // A number: the limit itself, read through the reader for its checks.
+      spec.limit = table.number(key, spec.limit, 0.0, 1e15);
+      if (v.is_number() && !(spec.limit > 0)) table.problem(key, "must be above 0");
     }
     out[*kind] = spec;
   }
 }
 
+// Checks that the reader's number range cannot express (open bounds, relations).
+void check_relations(ConfigReader& r, const RiskConfig& c) {
+  if (!(c.initial_equity > 0)) r.problem("initial_equity", "must be above 0");
+  if (!(c.margin_rate > 0)) r.problem("margin_rate", "must be above 0");
+  if (!(c.hysteresis < 1)) r.problem("hysteresis", "must be below 1");
+  if (!(c.sample_ns > 0)) r.problem("sample_seconds", "must be above 0");
+  if (!(c.min_scale > 0)) r.problem("min_scale", "must be above 0");
+  if (!(c.reducing_order_scale > 0)) r.problem("reducing_order_scale", "must be above 0");
+  if (c.var_min_samples > c.var_window) {
+    r.problem("var_min_samples", "must be at most var_window (" + std::to_string(c.var_window) + ")");
+  }
+  if (c.vol_long_window < c.vol_short_window) {
+    r.problem("vol_long_window", "must be at least vol_short_window (" + std::to_string(c.vol_short_window) + ")");
+  }
+  if (c.vol_long_window > c.var_window) {
+    r.problem("vol_long_window", "must be at most var_window (" + std::to_string(c.var_window) + ", the samples kept)");
+  }
+  if (c.vol_min_samples > c.vol_long_window) {
+    r.problem("vol_min_samples", "must be at most vol_long_window (" + std::to_string(c.vol_long_window) + ")");
+  }
+}
+
 }  // namespace
 
-RiskConfig RiskConfig::from_json(const nlohmann::json& j) {
+RiskConfig RiskConfig::read(ConfigReader& r) {
   RiskConfig c = defaults();
-  std::vector<std::string> errors;
-  if (!j.is_null() && !j.is_object()) throw std::invalid_argument("risk config must be a table");
-  if (j.is_object()) {
-    for (const auto& [key, v] : j.items()) {
-      if (key == "initial_equity") read_number(v, key, c.initial_equity, errors);
-      else if (key == "margin_rate") read_number(v, key, c.margin_rate, errors);
-      else if (key == "hysteresis") read_number(v, key, c.hysteresis, errors);
-      else if (key == "cooldown_seconds") read_seconds(v, key, c.cooldown_ns, errors);
-      else if (key == "sample_seconds") read_seconds(v, key, c.sample_ns, errors);
-      else if (key == "var_window") read_int(v, key, c.var_window, errors);
-      else if (key == "var_min_samples") read_int(v, key, c.var_min_samples, errors);
-      else if (key == "vol_short_window") read_int(v, key, c.vol_short_window, errors);
-      else if (key == "vol_long_window") read_int(v, key, c.vol_long_window, errors);
-      else if (key == "vol_min_samples") read_int(v, key, c.vol_min_samples, errors);
-      else if (key == "baseline_vol") read_number(v, key, c.baseline_vol, errors);
-      else if (key == "vol_exponent") read_number(v, key, c.vol_exponent, errors);
-      else if (key == "min_scale") read_number(v, key, c.min_scale, errors);
-      else if (key == "max_scale") read_number(v, key, c.max_scale, errors);
-      else if (key == "vpin_halt_seconds") read_seconds(v, key, c.vpin_halt_ns, errors);
-      else if (key == "reducing_order_scale") read_number(v, key, c.reducing_order_scale, errors);
-      else if (key == "limits") read_limits(v, "limits", false, c.global, c.global, errors);
-      else if (key == "symbols") {
-        if (!v.is_object()) {
-          errors.emplace_back("symbols must be a table");
-          continue;
-        }
-        for (const auto& [sym, lims] : v.items()) {
-          // An override starts from the global spec of its kind (thresholds, dynamic).
-          read_limits(lims, "symbols." + sym, true, c.symbols[sym], c.global, errors);
-        }
-      } else if (key == "kind" || key == "autostart" || key == "enabled") {
-        // host keys, not ours
-      } else {
-        errors.push_back(key + ": unknown key");
-      }
-    }
+  auto seconds = [&r](std::string_view key, std::int64_t fallback_ns, double max_s) {
+    const double s = r.number(key, static_cast<double>(fallback_ns) / 1e9, 0.0, max_s);
+    return static_cast<std::int64_t>(std::llround(s * 1e9));
+  };
+  auto count = [&r](std::string_view key, int fallback) {
+    return static_cast<int>(r.integer(key, fallback, 2, 1'000'000));
+  };
+  c.initial_equity = r.number("initial_equity", c.initial_equity, 0.0, 1e15);
+  c.margin_rate = r.number("margin_rate", c.margin_rate, 0.0, 1.0);
+  c.hysteresis = r.number("hysteresis", c.hysteresis, 0.0, 1.0);
+  c.cooldown_ns = seconds("cooldown_seconds", c.cooldown_ns, 7 * 86'400.0);
+  c.sample_ns = seconds("sample_seconds", c.sample_ns, 86'400.0);
+  c.var_window = count("var_window", c.var_window);
+  c.var_min_samples = count("var_min_samples", c.var_min_samples);
+  c.vol_short_window = count("vol_short_window", c.vol_short_window);
+  c.vol_long_window = count("vol_long_window", c.vol_long_window);
+  c.vol_min_samples = count("vol_min_samples", c.vol_min_samples);
+  c.baseline_vol = r.number("baseline_vol", c.baseline_vol, 0.0, 10.0);
+  c.vol_exponent = r.number("vol_exponent", c.vol_exponent, 0.0, 10.0);
+  c.min_scale = r.number("min_scale", c.min_scale, 0.0, 1.0);
+  c.max_scale = r.number("max_scale", c.max_scale, 1.0, 1000.0);
+  c.vpin_halt_ns = seconds("vpin_halt_seconds", c.vpin_halt_ns, 7 * 86'400.0);
+  c.reducing_order_scale = r.number("reducing_order_scale", c.reducing_order_scale, 0.0, 1.0);
+  ConfigReader limits = r.table("limits");
+  read_limits(limits, false, c.global, c.global);
+  ConfigReader symbols = r.table("symbols");
+  for (const auto& sym : symbols.keys()) {
+    ConfigReader t = symbols.table(sym);
+    // An override starts from the global spec of its kind (thresholds, dynamic).
+    read_limits(t, true, c.symbols[sym], c.global);
   }
-  if (errors.empty()) errors = c.validate();
-  if (!errors.empty()) {
-    std::string msg = "invalid risk config:";
-    for (const auto& e : errors) msg += " " + e + ";";
-    throw std::invalid_argument(msg);
-  }
+  check_relations(r, c);
+  return c;
+}
+
+RiskConfig RiskConfig::from_json(const nlohmann::json& j) {
+  ConfigReader r(j);
+  RiskConfig c = read(r);
+  r.finish();
+  r.throw_if_problems();
   return c;
 }
 

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/priority.h"
+#include "engines/config_reader.h"
 
 namespace nautilus::risk {
 
@@ -98,9 +99,13 @@ struct RiskConfig {
 
   // The defaults: every kind enabled with a conservative limit for 1M equity.
   static RiskConfig defaults();
-  // Reads the config section over defaults(). Throws std::invalid_argument
-  // listing every error (unknown key or kind, bad number, per-symbol limit of
-  // a portfolio kind).
+  // Reads the keys of `r`'s table over defaults(): types, ranges, unknown
+  // limit kinds, per-symbol limits of portfolio kinds and relations between
+  // keys are reported to `r` by key path ("limits.leverage.halt_at",
+  // "symbols.AAPL.leverage"). The caller accepts its own keys and calls finish().
+  static RiskConfig read(ConfigReader& r);
+  // read() on a table of its own, unknown keys included. Throws
+  // std::invalid_argument listing every problem.
   static RiskConfig from_json(const nlohmann::json& j);
   std::vector<std::string> validate() const;
   nlohmann::json to_json() const;

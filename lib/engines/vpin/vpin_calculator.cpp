@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <cstdio>
 #include <stdexcept>
 
 namespace nautilus::vpin {
@@ -30,62 +31,62 @@ std::vector<std::string> VpinConfig::validate() const {
   if (min_cdf_samples <= 0 || min_cdf_samples > cdf_window) errors.emplace_back("min_cdf_samples must be in [1, cdf_window]");
   if (!(cdf_threshold > 0.0 && cdf_threshold <= 1.0)) errors.emplace_back("cdf_threshold must be in (0, 1]");
   if (!(rearm_cdf > 0.0 && rearm_cdf <= cdf_threshold)) errors.emplace_back("rearm_cdf must be in (0, cdf_threshold]");
+  if (warmup_buckets < 0) errors.emplace_back("warmup_buckets must be >= 0");
+  if (persistence_buckets < 1) errors.emplace_back("persistence_buckets must be >= 1");
+  if (!(vpin_floor >= 0.0 && vpin_floor <= 1.0)) errors.emplace_back("vpin_floor must be in [0, 1]");
   return errors;
 }
 
-namespace {
-
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out, std::vector<std::string>& errors) {
-  auto it = j.find(key);
-  if (it == j.end()) return;
-  if (!it->is_number()) {
-    errors.push_back(std::string(key) + " must be a number");
-    return;
+void VpinConfig::read(ConfigReader& r, VpinConfig& c) {
+  // V from adv when adv is given alone: the base's bucket_volume would win.
+  if (r.has("adv") && !r.has("bucket_volume")) c.bucket_volume = 0.0;
+  const double bar_s = r.number("bar_seconds", static_cast<double>(c.bar_ns) / 1e9, 0.001, 86'400.0);
+  c.bar_ns = static_cast<std::int64_t>(std::llround(bar_s * 1e9));
+  c.bucket_volume = r.number("bucket_volume", c.bucket_volume, 0.0, 1e15);
+  c.adv = r.number("adv", c.adv, 0.0, 1e15);
+  c.buckets_per_day = static_cast<int>(r.integer("buckets_per_day", c.buckets_per_day, 1, 1'000'000));
+  c.window_buckets = static_cast<int>(r.integer("window_buckets", c.window_buckets, 1, 100'000));
+  c.sigma_window = static_cast<int>(r.integer("sigma_window", c.sigma_window, 0, 1'000'000));
+  c.min_sigma_samples = static_cast<int>(r.integer("min_sigma_samples", c.min_sigma_samples, 2, 1'000'000));
+  c.cdf_window = static_cast<int>(r.integer("cdf_window", c.cdf_window, 1, 1'000'000));
+  c.min_cdf_samples = static_cast<int>(r.integer("min_cdf_samples", c.min_cdf_samples, 1, 1'000'000));
+  const bool threshold_given = r.has("cdf_threshold") && !r.has("rearm_cdf");
+  c.cdf_threshold = r.number("cdf_threshold", c.cdf_threshold, 0.0, 1.0);
+  if (threshold_given) c.rearm_cdf = std::min(c.rearm_cdf, c.cdf_threshold);
+  c.rearm_cdf = r.number("rearm_cdf", c.rearm_cdf, 0.0, 1.0);
+  c.warmup_buckets = static_cast<int>(r.integer("warmup_buckets", c.warmup_buckets, 0, 1'000'000'000));
+  c.persistence_buckets = static_cast<int>(r.integer("persistence_buckets", c.persistence_buckets, 1, 100'000));
+  c.vpin_floor = r.number("vpin_floor", c.vpin_floor, 0.0, 1.0);
+  // Relations between keys, each reported at the key that breaks it.
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return std::string(buf);
+  };
+  if (!(c.effective_bucket_volume() > 0.0)) {
+    r.problem("bucket_volume", "set bucket_volume > 0, or adv > 0 for V = adv / buckets_per_day");
   }
-  if constexpr (std::is_integral_v<T>) {
-    if (!it->is_number_integer() && !it->is_number_unsigned()) {
-      errors.push_back(std::string(key) + " must be an integer");
-      return;
-    }
+  if (c.sigma_window > 0 && c.min_sigma_samples > c.sigma_window) {
+    r.problem("min_sigma_samples", "must be at most sigma_window (" + std::to_string(c.sigma_window) + ") (got " +
+                                       std::to_string(c.min_sigma_samples) + ")");
   }
-  out = it->get<T>();
+  if (c.min_cdf_samples > c.cdf_window) {
+    r.problem("min_cdf_samples", "must be at most cdf_window (" + std::to_string(c.cdf_window) + ") (got " +
+                                     std::to_string(c.min_cdf_samples) + ")");
+  }
+  if (!(c.cdf_threshold > 0.0)) r.problem("cdf_threshold", "must be above 0 (a threshold of 0 warns on every bucket)");
+  if (!(c.rearm_cdf > 0.0 && c.rearm_cdf <= c.cdf_threshold)) {
+    r.problem("rearm_cdf", "must be above 0 and at most cdf_threshold (" + num(c.cdf_threshold) + ") (got " +
+                               num(c.rearm_cdf) + ")");
+  }
 }
-
-}  // namespace
 
 VpinConfig VpinConfig::from_json(const nlohmann::json& j, const VpinConfig& base) {
   VpinConfig c = base;
-  std::vector<std::string> errors;
-  if (!j.is_null() && !j.is_object()) throw std::invalid_argument("vpin config must be an object");
-  if (j.is_object()) {
-    if (auto it = j.find("bar_seconds"); it != j.end()) {
-      if (!it->is_number() || !(it->get<double>() > 0.0)) {
-        errors.emplace_back("bar_seconds must be a number > 0");
-      } else {
-        c.bar_ns = static_cast<std::int64_t>(std::llround(it->get<double>() * 1e9));
-      }
-    }
-    read(j, "bucket_volume", c.bucket_volume, errors);
-    read(j, "adv", c.adv, errors);
-    read(j, "buckets_per_day", c.buckets_per_day, errors);
-    read(j, "window_buckets", c.window_buckets, errors);
-    read(j, "sigma_window", c.sigma_window, errors);
-    read(j, "min_sigma_samples", c.min_sigma_samples, errors);
-    read(j, "cdf_window", c.cdf_window, errors);
-    read(j, "min_cdf_samples", c.min_cdf_samples, errors);
-    read(j, "cdf_threshold", c.cdf_threshold, errors);
-    bool rearm_given = j.contains("rearm_cdf");
-    read(j, "rearm_cdf", c.rearm_cdf, errors);
-    // A threshold given without a re-arm level re-arms at the threshold.
-    if (!rearm_given && j.contains("cdf_threshold")) c.rearm_cdf = c.cdf_threshold;
-  }
-  if (errors.empty()) errors = c.validate();
-  if (!errors.empty()) {
-    std::string msg = "invalid vpin config:";
-    for (const auto& e : errors) msg += " " + e + ";";
-    throw std::invalid_argument(msg);
-  }
+  ConfigReader r(j);
+  read(r, c);
+  r.finish();
+  r.throw_if_problems();
   return c;
 }
 
@@ -103,7 +104,10 @@ nlohmann::json VpinConfig::to_json() const {
           {"cdf_window", cdf_window},
           {"min_cdf_samples", min_cdf_samples},
           {"cdf_threshold", cdf_threshold},
-          {"rearm_cdf", rearm_cdf}};
+          {"rearm_cdf", rearm_cdf},
+          {"warmup_buckets", warmup_buckets},
+          {"persistence_buckets", persistence_buckets},
+          {"vpin_floor", vpin_floor}};
 }
 
 VpinCalculator::VpinCalculator(VpinConfig config) : config_(config), bucket_volume_(config.effective_bucket_volume()) {
@@ -222,13 +226,19 @@ void VpinCalculator::complete_bucket(std::vector<VpinBucket>& out) {
     if (vpin_history_.size() >= static_cast<std::size_t>(config_.min_cdf_samples)) {
       const auto below = std::count_if(vpin_history_.begin(), vpin_history_.end(), [v](double h) { return h <= v; });
       b.cdf = static_cast<double>(below) / static_cast<double>(vpin_history_.size());
-      if (armed_ && *b.cdf >= config_.cdf_threshold) {
+      const bool hot = *b.cdf >= config_.cdf_threshold && v >= config_.vpin_floor;
+      hot_run_ = hot ? hot_run_ + 1 : 0;
+      const bool warmed_up = b.index >= static_cast<std::uint64_t>(config_.warmup_buckets);
+      if (armed_ && hot && hot_run_ >= config_.persistence_buckets && warmed_up) {
         b.warning = true;
         armed_ = false;
       } else if (!armed_ && *b.cdf < config_.rearm_cdf) {
         armed_ = true;
       }
+    } else {
+      hot_run_ = 0;
     }
+    b.hot_run = hot_run_;
     vpin_history_.push_back(v);
     if (vpin_history_.size() > static_cast<std::size_t>(config_.cdf_window)) vpin_history_.pop_front();
     last_vpin_ = b.vpin;
@@ -249,6 +259,7 @@ VpinSnapshot VpinCalculator::snapshot() const {
   s.cdf = last_cdf_;
   s.sigma = sigma();
   s.armed = armed_;
+  s.hot_run = hot_run_;
   return s;
 }
 

@@ -31,6 +31,25 @@
 //     `cdf_window` VPIN values *before* τ; reported once |H| ≥ min_cdf_samples.
 //   - A warning fires when the CDF reaches `cdf_threshold` while armed; it
 //     re-arms when the CDF falls below `rearm_cdf` (hysteresis).
+//
+// Gating of the warning (not in the paper; it leaves the VPIN and CDF values
+// untouched). The CDF is a rank, so a calm bucket reaches a 0.99 threshold
+// with probability ~1% by construction: on its own, one bucket over the
+// threshold is a coin flip, not a crash. A warning therefore also needs
+//   - `warmup_buckets`: at least this many buckets completed for the symbol
+//     (bucket index ≥ warmup_buckets), so the first minutes after a start,
+//     whose σ_ΔP and CDF history are still forming, never warn;
+//   - `min_cdf_samples`: the CDF history behind the rank (see above);
+//   - `persistence_buckets` = k: the CDF ≥ cdf_threshold *and* VPIN ≥
+//     vpin_floor on k consecutive buckets (a bucket failing either resets the
+//     count); the warning fires on the k-th;
+//   - `vpin_floor`: an absolute VPIN level. Calm order flow classified by BVC
+//     has VPIN near E|2U − 1| = 1/2; a crash's one-sided buckets push it
+//     towards 1. The floor keeps a rank-only alarm out of a calm market.
+// With warmup_buckets = 0, persistence_buckets = 1 and vpin_floor = 0 (the
+// defaults of this struct) the rule is the plain CDF threshold above. The
+// engine's defaults (vpin_engine.h) gate, chosen by `nautilus bench
+// vpin-detector` (docs/benchmarks.md, "VPIN as a detector").
 //   - A trade older than the open bar (out of order), or of a bar already
 //     closed by flush(), joins the open (or next) bar and is counted as late;
 //     a closed bar is never reopened.
@@ -46,6 +65,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "engines/config_reader.h"
 
 namespace nautilus::vpin {
 
@@ -62,14 +82,24 @@ struct VpinConfig {
   int min_cdf_samples = 50;          // history needed before a CDF is reported
   double cdf_threshold = 0.99;       // warning when CDF ≥ this
   double rearm_cdf = 0.99;           // re-armed when CDF < this (≤ threshold)
+  int warmup_buckets = 0;            // no warning before this many buckets
+  int persistence_buckets = 1;       // k consecutive buckets over threshold and floor
+  double vpin_floor = 0.0;           // a warning also needs VPIN ≥ this
 
   double effective_bucket_volume() const;
   // Every problem found, empty when valid.
   std::vector<std::string> validate() const;
-  // Reads the keys documented in docs (bar_seconds, bucket_volume, adv,
-  // buckets_per_day, window_buckets, sigma_window, min_sigma_samples,
-  // cdf_window, min_cdf_samples, cdf_threshold, rearm_cdf) over `base`.
-  // Throws std::invalid_argument listing every error (control plane).
+  // Reads the keys (bar_seconds, bucket_volume, adv, buckets_per_day,
+  // window_buckets, sigma_window, min_sigma_samples, cdf_window,
+  // min_cdf_samples, cdf_threshold, rearm_cdf, warmup_buckets,
+  // persistence_buckets, vpin_floor) of `r`'s table over `c`: an absent key
+  // keeps c's value. `adv` without `bucket_volume` sets V = adv /
+  // buckets_per_day; `cdf_threshold` without `rearm_cdf` lowers the re-arm
+  // level to the threshold if it was above. Types, ranges and the relations
+  // between keys are reported to `r` by key; the caller calls finish().
+  static void read(ConfigReader& r, VpinConfig& c);
+  // read() over `base` on a table of its own, unknown keys included. Throws
+  // std::invalid_argument listing every problem (control plane).
   static VpinConfig from_json(const nlohmann::json& j, const VpinConfig& base);
   static VpinConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
@@ -83,7 +113,8 @@ struct VpinBucket {
   std::int64_t end_ns = 0;        // time of the bar that completed it
   std::optional<double> vpin;     // once window_buckets are complete
   std::optional<double> cdf;      // once min_cdf_samples VPINs precede it
-  bool warning = false;           // the CDF crossed cdf_threshold at this bucket
+  bool warning = false;           // a warning fired at this bucket (gating above)
+  int hot_run = 0;                // consecutive buckets, this one included, over threshold and floor
 };
 
 struct VpinSnapshot {
@@ -97,6 +128,7 @@ struct VpinSnapshot {
   std::optional<double> cdf;
   std::optional<double> sigma;     // σ_ΔP the next bar would use
   bool armed = true;
+  int hot_run = 0;                 // of the last bucket
 };
 
 class VpinCalculator {
@@ -143,6 +175,7 @@ class VpinCalculator {
   std::optional<double> last_vpin_;
   std::optional<double> last_cdf_;
   bool armed_ = true;
+  int hot_run_ = 0;
   std::uint64_t trades_ = 0, late_trades_ = 0, bars_ = 0, buckets_ = 0;
 };
 

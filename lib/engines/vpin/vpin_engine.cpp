@@ -1,5 +1,6 @@
 #include "engines/vpin/vpin_engine.h"
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -19,6 +20,31 @@ constexpr std::string_view kTradePrefix = "marketdata.real_time.trade.";
 
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
+// The engine's section: the VpinConfig keys over the engine defaults, and
+// `symbols.<SYMBOL>` tables over those. One parse for --check-config and start.
+struct Settings {
+  VpinConfig global;
+  std::map<std::string, VpinConfig> overrides;
+  std::vector<ConfigProblem> problems;
+};
+
+Settings parse_settings(const nlohmann::json& section) {
+  Settings s;
+  s.global = default_vpin_engine_config();
+  ConfigReader r(section);
+  VpinConfig::read(r, s.global);
+  ConfigReader symbols = r.table("symbols");
+  for (const auto& sym : symbols.keys()) {
+    ConfigReader t = symbols.table(sym);
+    VpinConfig c = s.global;
+    VpinConfig::read(t, c);
+    s.overrides[sym] = c;
+  }
+  r.finish();
+  s.problems = r.problems();
+  return s;
+}
+
 class VpinEngine final : public Engine {
  public:
   std::string_view kind() const override { return "vpin"; }
@@ -34,41 +60,17 @@ class VpinEngine final : public Engine {
   }
 
  protected:
+  std::vector<ConfigProblem> config_problems(const nlohmann::json& config) const override {
+    return parse_settings(config).problems;
+  }
+
   void on_start(EngineContext& ctx) override {
-    const nlohmann::json& cfg = ctx.config;
-    if (!cfg.is_null() && !cfg.is_object()) throw std::invalid_argument("vpin config must be a table");
-    VpinConfig base;
-    base.bucket_volume = kDefaultBucketVolume;  // replaced by an explicit bucket_volume or adv
-    nlohmann::json top = cfg.is_object() ? cfg : nlohmann::json::object();
-    if (top.contains("adv") && !top.contains("bucket_volume")) base.bucket_volume = 0.0;
-    nlohmann::json symbols = top.value("symbols", nlohmann::json::object());
-    top.erase("symbols");
-    std::map<std::string, VpinConfig> overrides;
-    std::string errors;
-    VpinConfig global = base;
-    try {
-      global = VpinConfig::from_json(top, base);
-    } catch (const std::invalid_argument& e) {
-      errors += e.what();
-    }
-    if (!symbols.is_object()) {
-      errors += " symbols must be a table;";
-    } else {
-      for (const auto& [sym, over] : symbols.items()) {
-        try {
-          VpinConfig b = global;
-          if (over.is_object() && over.contains("adv") && !over.contains("bucket_volume")) b.bucket_volume = 0.0;
-          overrides[sym] = VpinConfig::from_json(over, b);
-        } catch (const std::invalid_argument& e) {
-          errors += " symbols." + sym + ": " + e.what();
-        }
-      }
-    }
-    if (!errors.empty()) throw std::invalid_argument(errors);
+    Settings settings = parse_settings(ctx.config);
+    if (!settings.problems.empty()) throw std::invalid_argument(join_problems(settings.problems));
     {
       std::lock_guard lock(mu_);
-      config_ = global;
-      overrides_ = std::move(overrides);
+      config_ = settings.global;
+      overrides_ = std::move(settings.overrides);
       calculators_.clear();
       market_bar_.reset();
       malformed_ = warnings_ = buckets_published_ = 0;
@@ -90,7 +92,8 @@ class VpinEngine final : public Engine {
                    {"trades", s.trades},
                    {"late_trades", s.late_trades},
                    {"sigma_dp", opt(s.sigma)},
-                   {"armed", s.armed}};
+                   {"armed", s.armed},
+                   {"hot_run", s.hot_run}};
     }
     return {{"symbols", syms},
             {"malformed_trades", malformed_},
@@ -195,9 +198,12 @@ class VpinEngine final : public Engine {
       auto o = overrides_.find(symbol);
       threshold = (o != overrides_.end() ? o->second : config_).cdf_threshold;
     }
+    char text[160];
+    std::snprintf(text, sizeof text, "VPIN %.3f (CDF %.4f >= %.4f) on %d consecutive buckets of %s",
+                  b.vpin.value_or(0.0), b.cdf.value_or(0.0), threshold, b.hot_run, symbol.c_str());
     nlohmann::json alert = {{"symbol", symbol}, {"vpin", opt(b.vpin)}, {"cdf", opt(b.cdf)},
                             {"threshold", threshold}, {"bucket", b.index}, {"end_ns", b.end_ns},
-                            {"message", "VPIN CDF crossed " + std::to_string(threshold) + " on " + symbol}};
+                            {"consecutive_buckets", b.hot_run}, {"message", text}};
     auto w = make_message("vpin.alert." + symbol, MessageType::kFlashCrashWarning, alert.dump(), Priority::kFlashCrash);
     w->origin_ns = origin;
     w->correlation_id = correlation;
@@ -213,6 +219,22 @@ class VpinEngine final : public Engine {
 };
 
 }  // namespace
+
+vpin::VpinConfig default_vpin_engine_config() {
+  VpinConfig c;
+  c.bar_ns = kDefaultBarSeconds * 1'000'000'000LL;
+  c.bucket_volume = kDefaultBucketVolume;
+  c.window_buckets = kDefaultWindowBuckets;
+  c.sigma_window = kDefaultSigmaWindow;
+  c.cdf_window = kDefaultCdfWindow;
+  c.min_cdf_samples = kDefaultMinCdfSamples;
+  c.cdf_threshold = kDefaultCdfThreshold;
+  c.rearm_cdf = kDefaultRearmCdf;
+  c.warmup_buckets = kDefaultWarmupBuckets;
+  c.persistence_buckets = kDefaultPersistenceBuckets;
+  c.vpin_floor = kDefaultVpinFloor;
+  return c;
+}
 
 std::unique_ptr<Engine> make_vpin_engine() { return std::make_unique<VpinEngine>(); }
 

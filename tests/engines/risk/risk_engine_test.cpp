@@ -2,6 +2,7 @@
 // in the flash-crash chain: trades → vpin → flash_crash_warning → risk HALT.
 #include <catch2/catch.hpp>
 
+#include <mutex>
 #include <random>
 
 #include "../engine_test_support.h"
@@ -181,4 +182,97 @@ TEST_CASE("risk engine: a crash episode → VPIN warning at flash_crash priority
   CHECK(risk->command("check", {{"symbol", "AAPL"}, {"side", "buy"}, {"quantity", 1}})["approved"] == false);
   vpin->stop();
   risk->stop();
+}
+
+TEST_CASE("risk engine: config problems by key path, the same list at start", "[risk][engine][config]") {
+  struct Case {
+    const char* name;
+    nlohmann::json config;
+    std::vector<std::pair<std::string, std::string>> want;  // (key, part of the reason)
+  };
+  const std::vector<Case> cases = {
+      {"empty section: the defaults", nlohmann::json::object(), {}},
+      {"a valid section", {{"cooldown_seconds", 0}, {"limits", {{"leverage", 3.0}}}, {"topics", {{"vpin", "vpin.alert.*"}}}}, {}},
+      {"unknown key", {{"bogus", 1}}, {{"bogus", "unknown key"}}},
+      {"range", {{"hysteresis", 1.5}}, {{"hysteresis", "must be between 0 and 1 (got 1.5)"}}},
+      {"open bound", {{"initial_equity", 0}}, {{"initial_equity", "must be above 0"}}},
+      {"type", {{"var_window", 2.5}}, {{"var_window", "must be an integer (got a number)"}}},
+      {"relation", {{"var_window", 100}, {"var_min_samples", 200}, {"vol_long_window", 50}},
+       {{"var_min_samples", "at most var_window (100)"}}},
+      {"unknown limit kind", {{"limits", {{"nope", 1}}}}, {{"limits.nope", "unknown limit kind"}}},
+      {"limit table key", {{"limits", {{"drawdown", {{"limit", 0.2}, {"halt", 1}}}}}}, {{"limits.drawdown.halt", "unknown key"}}},
+      {"limit range", {{"limits", {{"leverage", {{"halt_at", 0.5}}}}}}, {{"limits.leverage.halt_at", "must be between 1 and"}}},
+      {"per-symbol limit of a portfolio kind", {{"symbols", {{"AAPL", {{"leverage", 2}}}}}},
+       {{"symbols.AAPL.leverage", "portfolio-wide"}}},
+      {"per-symbol value", {{"symbols", {{"AAPL", {{"position_quantity", -5}}}}}},
+       {{"symbols.AAPL.position_quantity", "must be between 0 and"}}},
+      {"topics: a pattern or a list", {{"topics", {{"orders", 5}, {"fills", {1}}, {"extra", "x"}}}},
+       {{"topics.orders", "must be an array of strings"}, {"topics.fills[0]", "must be a string"}, {"topics.extra", "unknown key"}}},
+  };
+  auto engine = make_risk_engine();
+  for (const auto& cs : cases) {
+    SECTION(cs.name) {
+      auto problems = engine->config_problems(cs.config);
+      INFO(join_problems(problems));
+      REQUIRE(problems.size() == cs.want.size());
+      for (const auto& [key, reason] : cs.want) {
+        bool found = false;
+        for (const auto& p : problems) found = found || (p.key == key && p.reason.find(reason) != std::string::npos);
+        CHECK(found);
+      }
+      SimulatedClock clock;
+      auto router = Router::from_urls("inproc://", "inproc://", &clock);
+      auto e = make_risk_engine();
+      if (cs.want.empty()) {
+        e->start(EngineContext{*router, clock, cs.config});
+        CHECK(e->state() == EngineState::kRunning);
+        e->stop();
+      } else {
+        CHECK_THROWS_AS(e->start(EngineContext{*router, clock, cs.config}), std::runtime_error);
+        CHECK(e->state() == EngineState::kError);
+      }
+    }
+  }
+}
+
+TEST_CASE("risk engine: every halt, resume and state change is logged at warn with its reason", "[risk][engine]") {
+  SimulatedClock clock;
+  auto router = Router::from_urls("inproc://", "inproc://", &clock);
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> lines;
+  auto engine = make_risk_engine();
+  engine->start(EngineContext{*router, clock, {{"cooldown_seconds", 0}, {"vpin_halt_seconds", 0}},
+                              [&](std::string_view level, const std::string& line) {
+                                std::lock_guard lock(mu);
+                                lines.emplace_back(std::string(level), line);
+                              }});
+  auto logged = [&](const std::string& part) {
+    std::lock_guard lock(mu);
+    for (const auto& [level, line] : lines) {
+      if (line.find(part) != std::string::npos) return level;
+    }
+    return std::string();
+  };
+
+  // A flash crash warning halts: the warning and the state change are logged.
+  auto warning = msg("vpin.alert.AAPL", MessageType::kFlashCrashWarning,
+                     {{"symbol", "AAPL"}, {"vpin", 0.97}, {"cdf", 0.999}, {"message", "VPIN 0.970 on AAPL"}});
+  warning->priority = Priority::kFlashCrash;
+  REQUIRE(router->publish(warning).is_ok());
+  REQUIRE(test::settle(*router));
+  CHECK(engine->command("state", {})["state"] == "HALTED");
+  CHECK(logged("engine 'risk': flash crash warning on AAPL (VPIN 0.970 on AAPL): trading halted") == "warn");
+  CHECK(logged("trading state ACTIVE -> HALTED: flash crash warning on AAPL") == "warn");
+
+  // The operator: a halt (the state is already HALTED: logged anyway), a resume.
+  engine->command("halt", {{"reason", "desk says stop"}});
+  CHECK(logged("halt requested: desk says stop") == "warn");
+  engine->command("resume", {});
+  CHECK(logged("resume requested by the operator") == "warn");
+  // The operator's resume lifts the halt; the AAPL toxicity (CDF 0.999 over
+  // its 0.95 limit) is still a breach, so the state steps down to REDUCING
+  // only, and says why.
+  CHECK(engine->command("state", {})["state"] == "REDUCING");
+  CHECK(logged("trading state HALTED -> REDUCING: vpin_toxicity") == "warn");
+  engine->stop();
 }

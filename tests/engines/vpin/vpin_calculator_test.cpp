@@ -170,6 +170,13 @@ TEST_CASE("vpin: config from json, with every error listed", "[vpin]") {
     CHECK(what.find("cdf_threshold") != std::string::npos);
   }
   CHECK_THROWS_AS(VpinConfig::from_json({{"bucket_volume", "ten"}}), std::invalid_argument);
+  // The gating keys, and a threshold alone lowering a higher re-arm level only.
+  auto g = VpinConfig::from_json({{"bucket_volume", 10}, {"warmup_buckets", 7}, {"persistence_buckets", 3},
+                                  {"vpin_floor", 0.6}, {"cdf_threshold", 0.999}});
+  CHECK(g.warmup_buckets == 7);
+  CHECK(g.persistence_buckets == 3);
+  CHECK(g.vpin_floor == 0.6);
+  CHECK(g.rearm_cdf == 0.99);  // the base's 0.99 is already below 0.999
 }
 
 // ---------------------------------------------------------------------------
@@ -246,6 +253,7 @@ std::vector<RefBucket> reference_vpin(const std::vector<Trade>& trades, const Vp
   const auto n = static_cast<std::size_t>(c.window_buckets);
   std::vector<double> vpins;
   bool armed = true;
+  std::vector<bool> hot(out.size(), false);  // CDF over the threshold and VPIN over the floor
   for (std::size_t k = 0; k < out.size(); ++k) {
     if (k + 1 < n) continue;
     double sum = 0;
@@ -259,7 +267,15 @@ std::vector<RefBucket> reference_vpin(const std::vector<Trade>& trades, const Vp
       for (std::size_t j = hist_from; j < vpins.size(); ++j) le += vpins[j] <= v ? 1 : 0;
       double cdf = static_cast<double>(le) / static_cast<double>(hist);
       out[k].cdf = cdf;
-      if (armed && cdf >= c.cdf_threshold) {
+      hot[k] = cdf >= c.cdf_threshold && v >= c.vpin_floor;
+      // Gating: the last k buckets all hot (looked back, not counted forward),
+      // and the bucket number past the warm-up.
+      bool persisted = k + 1 >= static_cast<std::size_t>(c.persistence_buckets);
+      for (std::size_t j = 0; persisted && j < static_cast<std::size_t>(c.persistence_buckets); ++j) {
+        persisted = hot[k - j];
+      }
+      const bool warmed = k >= static_cast<std::size_t>(c.warmup_buckets);
+      if (armed && persisted && warmed) {
         out[k].warning = true;
         armed = false;
       } else if (!armed && cdf < c.rearm_cdf) {
@@ -296,11 +312,20 @@ TEST_CASE("vpin: equals an independent implementation on a long seeded series", 
     int sigma_window;
     int window_buckets;
     double bucket_volume;
+    int warmup_buckets = 0;
+    int persistence_buckets = 1;
+    double vpin_floor = 0.0;
+    double rearm_cdf = 0.8;
   };
   const std::vector<Case> cases = {
       {"expanding sigma, n=50", 0, 50, 1000.0},
       {"rolling sigma 30, n=50", 30, 50, 1000.0},
       {"rolling sigma 5, n=10, big buckets", 5, 10, 7919.0},
+      {"warm-up of 2000 buckets", 30, 10, 1000.0, 2000},
+      {"persistence over 3 buckets", 30, 10, 1000.0, 0, 3},
+      {"VPIN floor (the median VPIN of the ungated warnings)", 30, 10, 1000.0, 0, 1, -1.0},
+      {"re-arm at the threshold", 30, 10, 1000.0, 0, 1, 0.0, 0.97},
+      {"all gates together", 30, 10, 1000.0, 500, 2, 0.5, 0.9},
   };
   const auto trades = seeded_trades(20120501, 30000);
   for (const auto& cs : cases) {
@@ -312,7 +337,22 @@ TEST_CASE("vpin: equals an independent implementation on a long seeded series", 
       c.cdf_window = 200;
       c.min_cdf_samples = 20;
       c.cdf_threshold = 0.97;
-      c.rearm_cdf = 0.8;
+      c.rearm_cdf = cs.rearm_cdf;
+      c.warmup_buckets = cs.warmup_buckets;
+      c.persistence_buckets = cs.persistence_buckets;
+      c.vpin_floor = cs.vpin_floor;
+      if (cs.vpin_floor < 0) {
+        // A floor that bites on this series wherever its VPINs lie.
+        VpinConfig plain = c;
+        plain.vpin_floor = 0.0;
+        std::vector<double> at_warning;
+        for (const auto& b : reference_vpin(trades, plain)) {
+          if (b.warning) at_warning.push_back(*b.vpin);
+        }
+        REQUIRE(at_warning.size() > 4);
+        std::sort(at_warning.begin(), at_warning.end());
+        c.vpin_floor = at_warning[at_warning.size() / 2];
+      }
       VpinCalculator calc(c);
       std::vector<VpinBucket> got;
       for (const auto& t : trades) REQUIRE(calc.add_trade(t.ts, t.price, t.size, got).is_ok());
@@ -332,6 +372,18 @@ TEST_CASE("vpin: equals an independent implementation on a long seeded series", 
         warnings += got[k].warning ? 1 : 0;
       }
       CHECK(warnings > 0);  // the comparison covered the warning logic too
+      // A gate that is set changes the warnings (the reference without it differs).
+      VpinConfig plain = c;
+      plain.warmup_buckets = 0;
+      plain.persistence_buckets = 1;
+      plain.vpin_floor = 0.0;
+      const bool gated = c.warmup_buckets > 0 || c.persistence_buckets > 1 || c.vpin_floor > 0.0;
+      if (gated) {
+        auto ungated = reference_vpin(trades, plain);
+        std::size_t ungated_warnings = 0;
+        for (const auto& b : ungated) ungated_warnings += b.warning ? 1 : 0;
+        CHECK(ungated_warnings > warnings);
+      }
     }
   }
 }
@@ -394,4 +446,87 @@ TEST_CASE("vpin: a trade of a bar already closed joins the next bar, never reope
   CHECK(calc.snapshot().bars == 2);
   REQUIRE(out.size() == 1);  // 60 + 50 → one bucket of 100, 10 left over
   CHECK(calc.snapshot().bucket_fill == Approx(0.1).margin(1e-12));
+}
+
+// ---------------------------------------------------------------------------
+// Gating by hand: n = 1 and one bucket per bar, so each bucket's VPIN is its
+// bar's |2·Φ(ΔP/σ) − 1|. A history of 21 bars whose moves shrink (29, 28, …
+// 10, alternating in sign) gives VPINs that never set a record (no CDF of 1),
+// then a script of bars:
+//   'x'  a rise of 1000·10^j (the j-th x): z > 40, VPIN = 1.0 exactly, CDF 1
+//   'm'  a rise of 60 (≈ 3σ): VPIN ≈ 0.997, above all history (CDF 1), below 0.9999
+//   '.'  no move: VPIN 0, CDF = share of zeros in the history (< 0.5 here)
+namespace {
+
+struct GateCase {
+  const char* name;
+  int warmup_buckets;
+  int persistence_buckets;
+  double vpin_floor;
+  double rearm_cdf;
+  std::string script;
+  std::string want;  // per script bucket: 'W' warning, '.' none
+};
+
+}  // namespace
+
+TEST_CASE("vpin: warnings gated by warm-up, persistence, floor; re-armed below rearm_cdf", "[vpin]") {
+  const std::vector<GateCase> cases = {
+      {"ungated: each hot bucket warns when armed, a calm one re-arms", 0, 1, 0.0, 0.9, "x.x.xx", "W.W.W."},
+      {"ungated: 'm' (CDF 1) warns like a crash", 0, 1, 0.0, 0.9, "m.x", "W.W"},
+      {"persistence 2: the second consecutive hot bucket", 0, 2, 0.0, 0.9, "x.xx.xxx", "...W..W."},
+      {"persistence 3: a run of two never warns", 0, 3, 0.0, 0.9, "xx.xxx", ".....W"},
+      {"floor 0.9999: 'm' stays below it, 'x' does not", 0, 1, 0.9999, 0.9, "m.x", "..W"},
+      {"persistence 2 without a floor: m then x is a run", 0, 2, 0.0, 0.9, "mx.xx", ".W..W"},
+      {"persistence 2 with the floor: m under it starts no run", 0, 2, 0.9999, 0.9, "mx.xx", "....W"},
+      {"warm-up to bucket 24: the hot buckets before it never warn", 24, 1, 0.0, 0.9, "x.x.x", "....W"},
+      {"no re-arm while the CDF stays at or above rearm_cdf", 0, 1, 0.0, 0.1, "x.x", "W.."},
+  };
+  for (const auto& cs : cases) {
+    SECTION(cs.name) {
+      VpinConfig c;
+      c.bucket_volume = 100.0;
+      c.window_buckets = 1;
+      c.cdf_window = 1000;
+      c.min_cdf_samples = 10;
+      c.cdf_threshold = 0.99;
+      c.rearm_cdf = cs.rearm_cdf;
+      c.warmup_buckets = cs.warmup_buckets;
+      c.persistence_buckets = cs.persistence_buckets;
+      c.vpin_floor = cs.vpin_floor;
+      VpinCalculator calc(c);
+      std::vector<Bar> bars;
+      double p = 1000.0;
+      bars.push_back({p, 100.0});
+      for (int i = 1; i <= 20; ++i) {
+        p += (i % 2 == 0 ? 1.0 : -1.0) * (30 - i);
+        bars.push_back({p, 100.0});
+      }
+      double rise = 1000.0;
+      for (char ch : cs.script) {
+        if (ch == 'x') {
+          p += rise;
+          rise *= 10.0;
+        } else if (ch == 'm') {
+          p += 60.0;
+        }
+        bars.push_back({p, 100.0});
+      }
+      auto got = feed_bars(calc, bars);
+      REQUIRE(got.size() == bars.size());
+      const std::size_t first = bars.size() - cs.script.size();
+      std::string warned, hot;
+      for (std::size_t k = first; k < got.size(); ++k) {
+        warned += got[k].warning ? 'W' : '.';
+        REQUIRE(got[k].cdf);
+        // The script does what it says: x and m at CDF 1, '.' well below.
+        if (cs.script[k - first] == '.') CHECK(*got[k].cdf < 0.5);
+        else CHECK(*got[k].cdf == 1.0);
+        if (cs.script[k - first] == 'x') CHECK(*got[k].vpin == 1.0);
+        if (cs.script[k - first] == 'm') CHECK(*got[k].vpin < 0.9999);
+      }
+      CHECK(warned == cs.want);
+      for (std::size_t k = 0; k < first; ++k) CHECK_FALSE(got[k].warning);
+    }
+  }
 }

@@ -37,7 +37,9 @@ TEST_CASE("vpin engine: publishes each bucket as the calculator computes it", "[
   REQUIRE(engine->state() == EngineState::kRunning);
 
   // The same trades straight into calculators, for the expected buckets.
-  vpin::VpinConfig cfg_aapl = vpin::VpinConfig::from_json(config, vpin::VpinConfig{});
+  nlohmann::json global = config;
+  global.erase("symbols");
+  vpin::VpinConfig cfg_aapl = vpin::VpinConfig::from_json(global, default_vpin_engine_config());
   vpin::VpinConfig cfg_msft = cfg_aapl;
   cfg_msft.bucket_volume = 700;
   vpin::VpinCalculator ref_aapl(cfg_aapl), ref_msft(cfg_msft);
@@ -135,4 +137,81 @@ TEST_CASE("vpin and risk are registered engine kinds", "[vpin][risk][engine]") {
     CHECK(e->state() == EngineState::kRunning);
     e->stop();
   }
+}
+
+TEST_CASE("vpin engine: config problems by key path, the same list at start", "[vpin][engine][config]") {
+  struct Case {
+    const char* name;
+    nlohmann::json config;
+    std::vector<std::pair<std::string, std::string>> want;  // (key, part of the reason)
+  };
+  const std::vector<Case> cases = {
+      {"empty section: the defaults", nlohmann::json::object(), {}},
+      {"threshold out of range", {{"cdf_threshold", 1.5}}, {{"cdf_threshold", "must be between 0 and 1 (got 1.5)"}}},
+      {"unknown key", {{"bogus_key", 1}}, {{"bogus_key", "unknown key"}}},
+      {"wrong type", {{"window_buckets", "ten"}}, {{"window_buckets", "must be an integer (got a string)"}}},
+      {"integer range", {{"persistence_buckets", 0}}, {{"persistence_buckets", "must be between 1 and"}}},
+      {"floor range", {{"vpin_floor", -0.1}}, {{"vpin_floor", "must be between 0 and 1"}}},
+      {"re-arm above threshold", {{"cdf_threshold", 0.9}, {"rearm_cdf", 0.95}}, {{"rearm_cdf", "at most cdf_threshold"}}},
+      {"history shorter than its minimum", {{"cdf_window", 10}, {"min_cdf_samples", 20}},
+       {{"min_cdf_samples", "at most cdf_window (10)"}}},
+      {"no bucket volume", {{"bucket_volume", 0}}, {{"bucket_volume", "set bucket_volume > 0"}}},
+      {"per symbol, with its path", {{"symbols", {{"AAPL", {{"window_buckets", 0}, {"nope", true}}}}}},
+       {{"symbols.AAPL.window_buckets", "must be between 1 and"}, {"symbols.AAPL.nope", "unknown key"}}},
+      {"symbols not a table", {{"symbols", 3}}, {{"symbols", "must be a table"}}},
+      {"every problem at once", {{"bar_seconds", 0}, {"cdf_threshold", 2}, {"x", 1}},
+       {{"bar_seconds", "must be between"}, {"cdf_threshold", "must be between"}, {"x", "unknown key"}}},
+  };
+  auto engine = make_vpin_engine();
+  for (const auto& cs : cases) {
+    SECTION(cs.name) {
+      auto problems = engine->config_problems(cs.config);
+      INFO(join_problems(problems));
+      REQUIRE(problems.size() == cs.want.size());
+      for (std::size_t i = 0; i < cs.want.size(); ++i) {
+        bool found = false;
+        for (const auto& p : problems) {
+          found = found || (p.key == cs.want[i].first && p.reason.find(cs.want[i].second) != std::string::npos);
+        }
+        CHECK(found);
+      }
+      SimulatedClock clock;
+      auto router = Router::from_urls("inproc://", "inproc://", &clock);
+      auto e = make_vpin_engine();
+      if (cs.want.empty()) {
+        e->start(EngineContext{*router, clock, cs.config});
+        CHECK(e->state() == EngineState::kRunning);
+        e->stop();
+      } else {
+        try {
+          e->start(EngineContext{*router, clock, cs.config});
+          FAIL("expected the start to fail");
+        } catch (const std::runtime_error& ex) {
+          CHECK(std::string(ex.what()).find(cs.want[0].first + ": ") != std::string::npos);
+        }
+        CHECK(e->state() == EngineState::kError);
+      }
+    }
+  }
+}
+
+TEST_CASE("vpin engine: an empty section runs the engine defaults, documented in its header", "[vpin][engine][config]") {
+  SimulatedClock clock;
+  auto router = Router::from_urls("inproc://", "inproc://", &clock);
+  auto engine = make_vpin_engine();
+  engine->start(EngineContext{*router, clock, nlohmann::json::object()});
+  const auto cfg = engine->health().metrics["config"];
+  const auto want = default_vpin_engine_config().to_json();
+  CHECK(cfg == want);
+  CHECK(cfg["bar_seconds"] == static_cast<double>(kDefaultBarSeconds));
+  CHECK(cfg["bucket_volume"] == kDefaultBucketVolume);
+  CHECK(cfg["window_buckets"] == kDefaultWindowBuckets);
+  CHECK(cfg["warmup_buckets"] == kDefaultWarmupBuckets);
+  CHECK(cfg["persistence_buckets"] == kDefaultPersistenceBuckets);
+  CHECK(cfg["vpin_floor"] == kDefaultVpinFloor);
+  // adv alone replaces the default bucket volume: V = adv / buckets_per_day.
+  engine->stop();
+  engine->start(EngineContext{*router, clock, {{"adv", 1'000'000}, {"buckets_per_day", 100}}});
+  CHECK(engine->health().metrics["config"]["effective_bucket_volume"] == 10'000.0);
+  engine->stop();
 }
