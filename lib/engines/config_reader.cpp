@@ -82,8 +82,9 @@ std::int64_t ConfigReader::integer(std::string_view key, std::int64_t fallback, 
     problem(key, "must be an integer (got " + kind_of(*v) + ")");
     return fallback;
   }
-  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
-    problem(key, "must be " + range_text(static_cast<double>(min), static_cast<double>(max)));
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    problem(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " +
+                     std::to_string(v->get<std::uint64_t>()) + ")");
     return fallback;
   }
   std::int64_t x = v->get<std::int64_t>();

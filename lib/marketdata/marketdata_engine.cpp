@@ -130,7 +130,12 @@ RateLimit rate_limit_of(ConfigReader& r) {
 
 // Reads one [[engines.marketdata.sources]] table; nullptr when it has problems.
 std::unique_ptr<Source> make_source(Clock& clock, ConfigReader& r) {
+  const std::size_t problems_before = r.problems().size();
   std::string kind = r.one_of("kind", "synthetic", {"synthetic", "replay"});
+  if (r.problems().size() != problems_before) {  // an unknown kind: its other keys mean nothing
+    for (const auto& k : r.keys()) r.accept(k);
+    return nullptr;
+  }
   if (kind == "synthetic") {
     SyntheticSourceConfig c;
     c.name = r.string("name", "synthetic");
@@ -542,8 +547,15 @@ std::unique_ptr<Hub> read_hub_config(Clock& clock, ConfigReader& r) {
   }
   auto hub = std::make_unique<Hub>(clock, hc);
   if (shared) hub->set_shared_cache(std::move(shared));
-  for (auto& sr : r.tables("sources")) {
-    if (auto src = make_source(clock, sr)) hub->add_source(std::move(src));
+  auto source_readers = r.tables("sources");
+  for (std::size_t i = 0; i < source_readers.size(); ++i) {
+    auto src = make_source(clock, source_readers[i]);
+    if (!src) continue;
+    try {
+      hub->add_source(std::move(src));
+    } catch (const std::invalid_argument& e) {  // e.g. two sources with one name
+      source_readers[i].problem("name", e.what());
+    }
   }
   if (hub->sources().empty()) {
     static const nlohmann::json kDefaultSource = nlohmann::json::object();
