@@ -168,15 +168,16 @@ TEST_CASE("control API: publish -> subscribe round trip as NDJSON, on both buses
   for (std::string bus : {"marketdata", "engine"}) {
     std::vector<std::string> lines;
     std::atomic<bool> open{false};
+    // Catch2 assertions stay on the main thread: the reader only records.
+    ControlClient::StreamEnd end{};
     std::thread reader([&] {
       ControlClient c(api.url, "");
-      auto end = c.stream("/api/v1/bus/" + bus + "/subscribe?pattern=" + url_encode("rt.*.keep") + "&count=3",
+      end = c.stream("/api/v1/bus/" + bus + "/subscribe?pattern=" + url_encode("rt.*.keep") + "&count=3",
                           [&](std::string_view l) {
                             lines.emplace_back(l);
                             return true;
                           },
                           std::chrono::seconds(20), [&] { open = true; });
-      CHECK(end == ControlClient::StreamEnd::kEnded);
     });
     REQUIRE([&] {
       for (int i = 0; i < 20000 && !open; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -191,6 +192,7 @@ TEST_CASE("control API: publish -> subscribe round trip as NDJSON, on both buses
     auto r = pub.post("/api/v1/bus/" + bus + "/publish", {{"messages", msgs}});
     CHECK(r.body["published"] == 6);
     reader.join();
+    CHECK(end == ControlClient::StreamEnd::kEnded);
     REQUIRE(lines.size() == 3);
     for (int i = 0; i < 3; ++i) {
       Message m;
