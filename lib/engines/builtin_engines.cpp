@@ -1,6 +1,7 @@
 #include "engines/features/features_engine.h"
 #include "engines/heartbeat/heartbeat_engine.h"
 #include "engines/ml/ml_engine.h"
+#include "engines/portfolio/portfolio_engine.h"
 #include "engines/registry.h"
 #include "engines/risk/risk_engine.h"
 #include "engines/strategy/strategy_engine.h"
@@ -16,6 +17,8 @@ void register_builtin_engines(EngineRegistry& registry) {
                 make_heartbeat_engine});
   registry.add({"ml", "online market regime detection (bull/bear/high_vol) per symbol: Markov-switching filter, EM refits, predictions",
                 make_ml_engine});
+  registry.add({"portfolio", "paper execution of approved orders, average-cost positions and P&L, rebalancing, optimization (min variance, max Sharpe, efficient risk, risk parity)",
+                make_portfolio_engine});
   registry.add({"risk", "dynamic risk limits, breach alerts, trading state ACTIVE/REDUCING/HALTED, pre-trade checks",
                 make_risk_engine});
   registry.add({"strategy", "signal strategies (ma_crossover, mean_reversion, momentum) gated by the ml regime; stop on risk halts",
