@@ -9,6 +9,7 @@
 
 #include "../engine_test_support.h"
 #include "core/clock.h"
+#include "engines/features/features_engine.h"
 #include "engines/ml/ml_engine.h"
 #include "engines/ml/regime_detector.h"
 #include "engines/registry.h"
@@ -334,4 +335,65 @@ TEST_CASE("ml is a registered engine kind that starts with an empty section", "[
   CHECK(e->subscribes_to() == std::vector<std::string>{"features.1s.*"});
   CHECK(e->health().metrics["symbols"].is_object());
   e->stop();
+}
+
+TEST_CASE("ml engine: fed by the real features engine, one prediction per closed bar after the first", "[ml][engine][features]") {
+  SimulatedClock clock;
+  auto router = Router::from_urls("inproc://", "inproc://", &clock);
+  test::Collector features(*router, BusKind::kEngine, "features.1s.*");
+  test::Collector predictions(*router, BusKind::kEngine, "ml.prediction.*");
+  auto fe = make_features_engine();
+  fe->start(EngineContext{*router, clock, {{"intervals", {"1s"}}, {"close_on_clock", false}}});
+  auto ml_engine = make_ml_engine();
+  ml_engine->start(EngineContext{*router, clock,
+                                 {{"interval", "1s"},
+                                  {"fit", "fixed"},
+                                  {"parameters",
+                                   {{"means", {0.0, 0.0}}, {"variances", {1e-6, 1e-4}},
+                                    {"transition", {{0.95, 0.1}, {0.05, 0.9}}}}}}});
+  REQUIRE(fe->state() == EngineState::kRunning);
+  REQUIRE(ml_engine->state() == EngineState::kRunning);
+  const std::int64_t t0 = clock.now_ns() - clock.now_ns() % kSec + kSec;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> step(0.0, 0.002);
+  double price = 100;
+  for (int i = 0; i < 200; ++i) {
+    const std::int64_t ts = t0 + i * (kSec / 4);  // four trades per 1 s bar
+    price *= std::exp(step(rng));
+    nlohmann::json t = {{"ts_ns", ts}, {"price", price}, {"size", 10}};
+    auto m = make_message("marketdata.real_time.trade.AAPL", MessageType::kTrade, t.dump());
+    m->origin_ns = ts;
+    REQUIRE(router->publish(m).is_ok());
+    if (i % 20 == 19) {
+      REQUIRE(test::settle(*router));
+      clock.advance_to(ts);
+    }
+  }
+  REQUIRE(test::settle(*router));
+  auto bars = features.messages();
+  auto preds = predictions.messages();
+  REQUIRE(bars.size() >= 40);
+  REQUIRE(preds.size() == bars.size() - 1);
+  // Each prediction's close_ns is its bar's, and the log return is of the bars' closes.
+  ml::RegimeDetector ref([] {
+    ml::DetectorConfig dc;
+    dc.fit_em = false;
+    dc.params = ml::test::two_state(0.0, 1e-6, 0.0, 1e-4, 0.95, 0.9);
+    return dc;
+  }());
+  std::size_t k = 0;
+  for (const auto& b : bars) {
+    auto j = nlohmann::json::parse(b->payload);
+    ml::RegimeOutput o;
+    if (ref.on_close(j["close"].get<double>(), o) != ml::StepResult::kOutput) continue;
+    auto p = nlohmann::json::parse(preds[k]->payload);
+    CHECK(p["close_ns"] == j["close_ns"]);
+    CHECK(p["log_likelihood"].get<double>() == Approx(o.log_likelihood).epsilon(1e-12));
+    CHECK(preds[k]->origin_ns == b->origin_ns);
+    CHECK(preds[k]->correlation_id == b->correlation_id);
+    ++k;
+  }
+  CHECK(k == preds.size());
+  ml_engine->stop();
+  fe->stop();
 }
