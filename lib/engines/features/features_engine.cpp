@@ -199,9 +199,12 @@ struct IntervalState {
   std::optional<Bar> held_bar;                   // input = bars: the latest snapshot of the forming bar
   std::int64_t closed_end_ns = std::numeric_limits<std::int64_t>::min();  // input = bars: end of the last bar closed
   std::uint64_t late_bars = 0;
-  // Of the last input into the open bar, for a bar the clock closes.
+  // Of the last input into the open bar, for a bar the clock closes: its
+  // correlation id, or its message id when it has none (rendered only then,
+  // so no string is made per trade).
   std::int64_t last_origin_ns = 0;
   std::string last_correlation;
+  MessageId last_id;
 };
 
 struct SymbolState {
@@ -475,7 +478,8 @@ class FeaturesEngine final : public Engine {
             is.closed_end_ns = bar->end_ns;
           }
           if (!bar) continue;
-          if (auto u = compute_from(sym, i, is, *bar, is.last_origin_ns, is.last_correlation)) out.push_back(std::move(*u));
+          const std::string correlation = !is.last_correlation.empty() ? is.last_correlation : is.last_id.to_string();
+          if (auto u = compute_from(sym, i, is, *bar, is.last_origin_ns, correlation)) out.push_back(std::move(*u));
         }
       }
     }
@@ -484,8 +488,8 @@ class FeaturesEngine final : public Engine {
 
   static void remember_input(IntervalState& is, std::int64_t origin, const Message& m) {
     is.last_origin_ns = origin;
-    if (!m.correlation_id.empty()) is.last_correlation.assign(m.correlation_id);
-    else is.last_correlation.assign(m.id.to_string());
+    is.last_correlation.assign(m.correlation_id);  // reuses its capacity
+    is.last_id = m.id;
   }
 
   std::optional<Update> compute(std::string_view symbol, std::size_t index, IntervalState& is, const Bar& bar,
