@@ -1,53 +1,176 @@
-# fish completion for nautilus(1)
-set -l cmds status engine bus data risk bench top
+# fish completion for nautilus(1): the same commands and options as
+# nautilus.bash (the test command checks all three files against
+# `nautilus ... --help`). Engine names come from the running daemon
+# (`nautilus __complete engines`, short timeout, silent without one).
+
+# Options whose next word is their value, not a command.
+set -g __nautilus_value_opts --url --token --config --priority --mix --type -t --source -s --count --rate --backend \
+    --timeout --group --publishers --subscribers --size --duration --queue --drain-timeout --md-backend \
+    --engine-backend --symbols --seed --bar-ms --runs --calm-minutes --vpin --stream-interval-ms --crash-plunge-pct \
+    --crash-duration --crash-volume-x --bars --engine-bars --clients --seconds --gets --keys --symbol --side \
+    --quantity --price --id --reason --engine --interval --sort
+
+# The command words typed so far (options and their values left out).
+function __nautilus_words
+    set -l words (commandline -opc)
+    set -e words[1]
+    set -l skip 0
+    for w in $words
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        if string match -q -- '-*' $w
+            contains -- $w $__nautilus_value_opts; and set skip 1
+            continue
+        end
+        echo $w
+    end
+end
+
+# True when the command path is exactly "$argv" (e.g. "bus publish"), or
+# just "" for no command yet.
+function __nautilus_is
+    set -l words (__nautilus_words)
+    set -l want (string split ' ' -- "$argv")
+    test "$argv" = ""; and begin; test (count $words) -eq 0; return; end
+    test (count $words) -ge (count $want); or return 1
+    for i in (seq (count $want))
+        test "$words[$i]" = "$want[$i]"; or return 1
+    end
+    return 0
+end
+
+# True when the path is "$argv[1]" and exactly $argv[2] arguments follow it.
+function __nautilus_arg_at
+    __nautilus_is $argv[1]; or return 1
+    set -l words (__nautilus_words)
+    set -l depth (count (string split ' ' -- $argv[1]))
+    test (math (count $words) - $depth) -eq $argv[2]
+end
+
+function __nautilus_engines
+    set -l bin (commandline -opc)[1]
+    $bin __complete engines 2>/dev/null
+end
+
 complete -c nautilus -f
-complete -c nautilus -l url -r -d 'Control API URL (http://host:port or unix:/path)'
-complete -c nautilus -l token -r -d 'Bearer token'
+
+# Global options.
+complete -c nautilus -l url -x -d 'Control API URL (http://host:port or unix:/path)'
+complete -c nautilus -l token -x -d 'Bearer token'
 complete -c nautilus -l config -r -F -d 'Config file'
-complete -c nautilus -l json -d 'Machine-readable output'
-complete -c nautilus -s q -l quiet -d 'Only data, no diagnostics'
+complete -c nautilus -l json -d 'Machine-readable output; errors as JSON'
+complete -c nautilus -s q -l quiet -d 'No diagnostics (data and errors still printed)'
 complete -c nautilus -l no-color -d 'No colours'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a status -d 'Daemon, engines and buses'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a engine -d 'Control engines'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a bus -d 'Publish and subscribe'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a data -d 'Cached market data'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a bench -d 'Benchmarks'
-complete -c nautilus -n "__fish_seen_subcommand_from engine; and not __fish_seen_subcommand_from list status start stop restart" -a 'list status start stop restart'
-complete -c nautilus -n "__fish_seen_subcommand_from bus; and not __fish_seen_subcommand_from publish subscribe" -a 'publish subscribe'
-complete -c nautilus -n "__fish_seen_subcommand_from publish subscribe" -a 'marketdata engine'
-complete -c nautilus -n "__fish_seen_subcommand_from publish" -l priority -x -a 'flash_crash urgent critical high normal low'
-complete -c nautilus -n "__fish_seen_subcommand_from publish" -l type -x -d 'Message type'
-complete -c nautilus -n "__fish_seen_subcommand_from publish" -l count -x -d 'Repeat N times'
-complete -c nautilus -n "__fish_seen_subcommand_from publish" -l rate -x -d 'Messages per second'
-complete -c nautilus -n "__fish_seen_subcommand_from subscribe" -l count -x -d 'Stop after N messages'
-complete -c nautilus -n "__fish_seen_subcommand_from subscribe" -l timeout -x -d 'Stop after S seconds'
-complete -c nautilus -n "__fish_seen_subcommand_from subscribe" -l group -x -d 'Consumer group'
-complete -c nautilus -n "__fish_seen_subcommand_from publish subscribe" -l backend -x -d 'Bus URL (no daemon)'
-complete -c nautilus -n "__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from throughput latency hub flash-crash" -a 'throughput latency hub flash-crash'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l backend -x -a 'inproc daemon redis://' -d 'Both buses: inproc, redis://host:port or a running daemon'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l md-backend -x -d 'Marketdata bus URL'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l engine-backend -x -d 'Engine bus URL'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l duration -x -d 'Seconds of flood and feed'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l rate -x -d 'Background msgs/s, both buses'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l symbols -x -d 'Crash symbols'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l seed -x -d 'Synthetic feed seed'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l bar-ms -x -d 'Wall ms per VPIN bar'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l size -x -d 'Background payload bytes'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l queue -x -d 'Lane capacity of the bench subscribers'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l mix -x -d 'Background priority mix'
-complete -c nautilus -n "__fish_seen_subcommand_from flash-crash" -l drain-timeout -x -d 'Seconds to wait after the flood'
-complete -c nautilus -n "__fish_seen_subcommand_from data; and not __fish_seen_subcommand_from get sources stats" -a 'get sources stats'
-complete -c nautilus -n "__fish_seen_subcommand_from get" -l type -d 'tick quote trade bar level2 news fundamental economic'
-complete -c nautilus -n "__fish_seen_subcommand_from get" -l source -d 'Only this source'
-complete -c nautilus -n "__fish_seen_subcommand_from get" -l fresh -d 'Bypass the cache'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a risk -d 'Pre-trade checks and risk state'
-complete -c nautilus -n "__fish_seen_subcommand_from risk; and not __fish_seen_subcommand_from check state" -a 'check state'
-complete -c nautilus -n "__fish_seen_subcommand_from check" -l symbol -x -d 'Symbol'
-complete -c nautilus -n "__fish_seen_subcommand_from check" -l side -x -a 'buy sell'
-complete -c nautilus -n "__fish_seen_subcommand_from check" -l quantity -x -d 'Quantity'
-complete -c nautilus -n "__fish_seen_subcommand_from check" -l price -x -d 'Limit price'
-complete -c nautilus -n "__fish_seen_subcommand_from check" -l id -x -d 'Order id'
-complete -c nautilus -n "not __fish_seen_subcommand_from $cmds" -a top -d 'Live latency table'
-complete -c nautilus -n "__fish_seen_subcommand_from top" -l interval -x -d 'Seconds between polls'
-complete -c nautilus -n "__fish_seen_subcommand_from top" -l once -d 'One snapshot, then exit'
-complete -c nautilus -n "__fish_seen_subcommand_from top" -l sort -x -a 'rate p50 p90 p99 p999 max queue drops errors name' -d 'Order within each group'
+complete -c nautilus -l version -d 'Print the version'
+
+# Commands and subcommands.
+complete -c nautilus -n '__nautilus_is ""' -a status -d 'Daemon, engines and buses'
+complete -c nautilus -n '__nautilus_is ""' -a engine -d 'List, inspect, start, stop, command engines'
+complete -c nautilus -n '__nautilus_is ""' -a bus -d 'Publish and subscribe'
+complete -c nautilus -n '__nautilus_is ""' -a data -d 'Market data through the hub'
+complete -c nautilus -n '__nautilus_is ""' -a risk -d 'Pre-trade checks, risk state, halt, resume'
+complete -c nautilus -n '__nautilus_is ""' -a bench -d 'Benchmarks'
+complete -c nautilus -n '__nautilus_is ""' -a top -d 'Live latency table'
+complete -c nautilus -n '__nautilus_arg_at engine 0' -a 'list status start stop restart command'
+complete -c nautilus -n '__nautilus_arg_at bus 0' -a 'publish subscribe'
+complete -c nautilus -n '__nautilus_arg_at data 0' -a 'get sources stats'
+complete -c nautilus -n '__nautilus_arg_at risk 0' -a 'check state halt resume'
+complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines hub'
+
+# Positional arguments.
+for c in status start stop restart command
+    complete -c nautilus -n "__nautilus_arg_at 'engine $c' 0" -a '(__nautilus_engines)' -d 'Engine'
+end
+complete -c nautilus -n "__nautilus_arg_at 'engine command' 1" -a 'state status halt resume check' -d 'Command'
+complete -c nautilus -n "__nautilus_arg_at 'bus publish' 0" -a 'marketdata engine'
+complete -c nautilus -n "__nautilus_arg_at 'bus subscribe' 0" -a 'marketdata engine'
+complete -c nautilus -n "__nautilus_arg_at 'bench hub' 0" -a 'consolidation latency all'
+
+# bus publish / subscribe
+complete -c nautilus -n '__nautilus_is bus publish' -l priority -x -a 'flash_crash urgent critical high normal low' -d 'Priority (any case)'
+complete -c nautilus -n '__nautilus_is bus publish' -l type -x -a 'market_data tick quote trade bar level2 fundamental economic news risk_alert risk_metric trading_signal order fill position_update portfolio_update ml_prediction regime_change vpin_toxicity flash_crash_warning feature_update factor_update margin_status performance_metric engine_status system_health' -d 'Message type'
+complete -c nautilus -n '__nautilus_is bus publish' -l source -x -d 'Source in the envelope'
+complete -c nautilus -n '__nautilus_is bus publish' -l count -x -d 'Publish each payload N times'
+complete -c nautilus -n '__nautilus_is bus publish' -l rate -x -d 'Messages per second'
+complete -c nautilus -n '__nautilus_is bus publish' -l backend -x -a 'inproc:// redis://' -d 'Bus URL (no daemon)'
+complete -c nautilus -n '__nautilus_is bus subscribe' -l count -x -d 'Stop after N messages'
+complete -c nautilus -n '__nautilus_is bus subscribe' -l timeout -x -d 'Stop after S seconds'
+complete -c nautilus -n '__nautilus_is bus subscribe' -l group -x -d 'Consumer group'
+complete -c nautilus -n '__nautilus_is bus subscribe' -l backend -x -a 'inproc:// redis://' -d 'Bus URL (no daemon)'
+complete -c nautilus -n '__nautilus_is bus subscribe' -l raw -d 'Payloads only'
+
+# bench throughput / latency
+for c in throughput latency
+    complete -c nautilus -n "__nautilus_is bench $c" -l backend -x -a 'inproc:// redis://' -d 'Bus backend'
+    complete -c nautilus -n "__nautilus_is bench $c" -l publishers -x -d 'Publisher threads'
+    complete -c nautilus -n "__nautilus_is bench $c" -l subscribers -x -d 'Subscribers'
+    complete -c nautilus -n "__nautilus_is bench $c" -l size -x -d 'Payload bytes'
+    complete -c nautilus -n "__nautilus_is bench $c" -l count -x -d 'Total messages'
+    complete -c nautilus -n "__nautilus_is bench $c" -l duration -x -d 'Seconds to publish for'
+    complete -c nautilus -n "__nautilus_is bench $c" -l queue -x -d 'Per-lane queue capacity'
+    complete -c nautilus -n "__nautilus_is bench $c" -l priority -x -a 'flash_crash urgent critical high normal low' -d 'Priority or mix'
+    complete -c nautilus -n "__nautilus_is bench $c" -l mix -x -d 'Weighted priority mix, e.g. normal=99,urgent=1'
+    complete -c nautilus -n "__nautilus_is bench $c" -l drain-timeout -x -d 'Seconds to wait for deliveries'
+end
+complete -c nautilus -n '__nautilus_is bench latency' -l rate -x -d 'Messages per second'
+
+# bench flash-crash
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l backend -x -a 'inproc daemon redis://' -d 'Both buses: inproc, redis://host:port or a running daemon'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l md-backend -x -d 'Marketdata bus URL'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l engine-backend -x -d 'Engine bus URL'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l duration -x -d 'Seconds of flood and feed'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l rate -x -d 'Background msgs/s, both buses'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l symbols -x -d 'Crash symbols'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l seed -x -d 'Synthetic feed seed'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l bar-ms -x -d 'Wall ms per VPIN bar'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l size -x -d 'Background payload bytes'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l queue -x -d 'Lane capacity of the bench subscribers'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l mix -x -d 'Background priority mix'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l drain-timeout -x -d 'Seconds to wait after the flood'
+
+# bench vpin-detector
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l runs -x -d 'Seeded runs'
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l calm-minutes -x -d 'Minutes of calm market per run'
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l seed -x -d 'Feed seed of the first run'
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l vpin -x -d '[engines.vpin] section as JSON'
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l stream-interval-ms -x -d 'Delivery batches of the feed'
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l crash-plunge-pct -x -d 'Crash depth in percent'
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l crash-duration -x -d 'Crash length in seconds'
+complete -c nautilus -n '__nautilus_is bench vpin-detector' -l crash-volume-x -x -d 'Trade count multiplier during the crash'
+
+# bench engines
+complete -c nautilus -n '__nautilus_is bench engines' -l bars -x -d 'Calculator updates per run'
+complete -c nautilus -n '__nautilus_is bench engines' -l engine-bars -x -d 'Bars through each engine per run'
+complete -c nautilus -n '__nautilus_is bench engines' -l symbols -x -d 'Symbols the inputs rotate over'
+complete -c nautilus -n '__nautilus_is bench engines' -l runs -x -d 'Runs of each case'
+complete -c nautilus -n '__nautilus_is bench engines' -l seed -x -d 'Seed of the generated inputs'
+
+# bench hub
+complete -c nautilus -n '__nautilus_is bench hub' -l clients -x -d 'Engine clients'
+complete -c nautilus -n '__nautilus_is bench hub' -l symbols -x -d 'Symbols each client asks for'
+complete -c nautilus -n '__nautilus_is bench hub' -l seconds -x -d 'Simulated seconds'
+complete -c nautilus -n '__nautilus_is bench hub' -l gets -x -d 'Cached gets to time'
+complete -c nautilus -n '__nautilus_is bench hub' -l keys -x -d 'Distinct cached keys'
+complete -c nautilus -n '__nautilus_is bench hub' -l no-prefetch -d 'Turn the prefetch model off'
+
+# data get
+complete -c nautilus -n '__nautilus_is data get' -s t -l type -x -a 'tick quote trade bar level2 news fundamental economic' -d 'Data type'
+complete -c nautilus -n '__nautilus_is data get' -s s -l source -x -d 'Only this source'
+complete -c nautilus -n '__nautilus_is data get' -l fresh -d 'Bypass the cache'
+
+# risk
+complete -c nautilus -n '__nautilus_is risk check' -l symbol -x -d 'Symbol'
+complete -c nautilus -n '__nautilus_is risk check' -l side -x -a 'buy sell'
+complete -c nautilus -n '__nautilus_is risk check' -l quantity -x -d 'Quantity'
+complete -c nautilus -n '__nautilus_is risk check' -l price -x -d 'Limit price'
+complete -c nautilus -n '__nautilus_is risk check' -l id -x -d 'Order id'
+complete -c nautilus -n '__nautilus_is risk halt' -l reason -x -d 'Why (logged, shown by risk state)'
+complete -c nautilus -n '__nautilus_is risk halt' -l engine -x -a '(__nautilus_engines)' -d 'Risk engine instance'
+complete -c nautilus -n '__nautilus_is risk resume' -l engine -x -a '(__nautilus_engines)' -d 'Risk engine instance'
+
+# top
+complete -c nautilus -n '__nautilus_is top' -l interval -x -d 'Seconds between polls'
+complete -c nautilus -n '__nautilus_is top' -l once -d 'One snapshot, then exit'
+complete -c nautilus -n '__nautilus_is top' -l sort -x -a 'rate p50 p90 p99 p999 max queue drops errors name' -d 'Order within each group'

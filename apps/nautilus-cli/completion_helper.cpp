@@ -11,7 +11,7 @@
 namespace nautilus::cli {
 namespace {
 
-constexpr std::chrono::milliseconds kCompletionTimeout{400};
+constexpr std::chrono::milliseconds kCompletionTimeout{1000};
 
 }  // namespace
 
@@ -20,7 +20,8 @@ void add_completion_helper(CLI::App& app, GlobalOptions& g) {
   auto* helper = app.add_subcommand("__complete", "Words for shell completion");
   helper->group("");  // hidden
   helper->add_option("WHAT", *what, "engines")->required()->check(CLI::IsMember({"engines"}));
-  helper->callback([&g] {
+  helper->callback([&g, what] {  // `what` keeps the option's storage alive
+    (void)what;
     try {
       auto r = connect_daemon(g, kCompletionTimeout).get("/api/v1/engines");
       for (const auto& e : r.body.value("engines", nlohmann::json::array())) {
