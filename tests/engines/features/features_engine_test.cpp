@@ -60,7 +60,7 @@ struct Run {
 };
 
 // 240 s of trades on AAPL and MSFT every 100 ms (alternating), and one trade
-// on QUIET at the start; the clock advances to each trade's time, the buses
+// on QUIET at the start; the clock advances a second at a time, the buses
 // settled before each step so that the close timer never races a handler.
 Run run_once(std::uint64_t seed) {
   SimulatedClock clock;
@@ -80,8 +80,11 @@ Run run_once(std::uint64_t seed) {
   REQUIRE(router->publish(trade("QUIET", t0 + 1, 20.0, 10, 0)).is_ok());
   for (int i = 0; i < 2400; ++i) {
     const std::int64_t ts = t0 + i * (kSec / 10);
-    REQUIRE(test::settle(*router));
-    clock.advance_to(ts);
+    if (i % 10 == 0) {
+      // The close timer fires only inside advance_to, once the handlers are idle.
+      REQUIRE(test::settle(*router));
+      clock.advance_to(ts);
+    }
     const int s = i % 2;
     prices[s] = std::max(1.0, std::round((prices[s] + step(rng)) * 100) / 100);
     REQUIRE(router->publish(trade(names[s], ts, prices[s], size(rng), i + 1)).is_ok());

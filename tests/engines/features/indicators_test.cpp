@@ -146,14 +146,15 @@ BatchBands batch_bollinger(const std::vector<double>& x, int n, double k) {
 // Sample (ddof 1) sigma of the last n log returns, by two passes, annualised.
 Series batch_volatility(const std::vector<double>& close, int n, double periods_per_year) {
   Series out(close.size());
+  std::vector<double> r(close.size(), 0.0);  // r[i] = ln(close[i] / close[i-1])
+  for (std::size_t i = 1; i < close.size(); ++i) r[i] = std::log(close[i] / close[i - 1]);
   for (std::size_t i = static_cast<std::size_t>(n); i < close.size(); ++i) {
-    std::vector<double> r;
-    for (std::size_t j = i + 1 - static_cast<std::size_t>(n); j <= i; ++j) r.push_back(std::log(close[j] / close[j - 1]));
+    const std::size_t from = i + 1 - static_cast<std::size_t>(n);
     double mean = 0.0;
-    for (double v : r) mean += v;
+    for (std::size_t j = from; j <= i; ++j) mean += r[j];
     mean /= n;
     double ss = 0.0;
-    for (double v : r) ss += (v - mean) * (v - mean);
+    for (std::size_t j = from; j <= i; ++j) ss += (r[j] - mean) * (r[j] - mean);
     out[i] = std::sqrt(ss / (n - 1)) * std::sqrt(periods_per_year);
   }
   return out;
