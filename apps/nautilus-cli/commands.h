@@ -13,6 +13,7 @@ void add_control_commands(CLI::App& app, GlobalOptions& global);  // status, eng
 void add_bus_commands(CLI::App& app, GlobalOptions& global);      // bus publish|subscribe
 void add_data_commands(CLI::App& app, GlobalOptions& global);     // data get|sources|stats
 void add_hub_bench_command(CLI::App& app, GlobalOptions& global); // bench hub (after add_bench_commands)
+void add_portfolio_commands(CLI::App& app, GlobalOptions& global); // portfolio show|positions|pnl|optimize|rebalance
 void add_risk_commands(CLI::App& app, GlobalOptions& global);     // risk check|state|halt|resume
 void add_top_command(CLI::App& app, GlobalOptions& global);       // top
 void add_completion_helper(CLI::App& app, GlobalOptions& global); // hidden: names for shell completion

@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   add_bus_commands(app, g);
   add_data_commands(app, g);
   add_hub_bench_command(app, g);
+  add_portfolio_commands(app, g);
   add_risk_commands(app, g);
   add_top_command(app, g);
   add_completion_helper(app, g);

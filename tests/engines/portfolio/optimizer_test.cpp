@@ -286,7 +286,7 @@ TEST_CASE("optimiser: binding bounds satisfy the KKT conditions", "[portfolio][o
       else CHECK(d[i] <= nu + 1e-8);
     }
     // And no feasible point does better.
-    for (const auto& w : feasible_points(c.lower, c.upper, 3000)) {
+    for (const auto& w : feasible_points(c.lower, c.upper, 1000)) {
       const double v = variance(kCov, w), m = expected(kMu, w);
       if (c.method == Method::kMinVariance) CHECK(v >= var - 1e-12);
       if (c.method == Method::kMaxSharpe) CHECK((m - c.rf) / std::sqrt(v) <= (ret - c.rf) / std::sqrt(var) + 1e-12);
