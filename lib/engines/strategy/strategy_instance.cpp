@@ -284,10 +284,12 @@ StateOutcome StrategyInstance::on_risk_state(RiskState s, const Cause& cause) {
 StateOutcome StrategyInstance::on_flash_crash(const Cause& cause) {
   const RunState from = state();
   if (!trades(cause.symbol)) return StateOutcome{false, from, from, {}, cause, {}, false};
-  const bool was_waiting = waiting_for_operator();
-  if (!latch_ || was_waiting) latch_ = cause;  // a new warning restarts a latch waiting for the operator
+  // The newest warning holds the latch: only a risk state published after it
+  // may clear it. Reported even when already halted (by risk, or an earlier
+  // warning), so every warning for a traded symbol gets its answer.
+  latch_ = cause;
   return settle(from, cause, "flash crash warning on " + cause.symbol + (cause.reason.empty() ? "" : ": " + cause.reason),
-                was_waiting);
+                true);
 }
 
 StateOutcome StrategyInstance::stop(const Cause& cause) {

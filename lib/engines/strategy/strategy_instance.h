@@ -150,7 +150,9 @@ class StrategyInstance {
   bool on_decision(const std::string& order_id, bool approved);
 
   StateOutcome on_risk_state(RiskState s, const Cause& cause);
-  StateOutcome on_flash_crash(const Cause& cause);  // cause.symbol: a symbol it may not trade
+  // cause.symbol: a symbol it may not trade (then nothing changes). A warning
+  // for one it trades is always reported, halted already or not.
+  StateOutcome on_flash_crash(const Cause& cause);
   StateOutcome stop(const Cause& cause);
   StateOutcome resume(const Cause& cause);
 

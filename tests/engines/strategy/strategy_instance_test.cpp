@@ -274,6 +274,16 @@ TEST_CASE("a flash crash warning halts only an instance trading the symbol; a st
   CHECK(w.cause.origin_ns == 900);
   // Risk's HALTED that follows changes nothing (already halted).
   CHECK_FALSE(inst.on_risk_state(RiskState::kHalted, risk_cause("vpin", 1001)).changed);
+  // A second warning while halted is answered (same state, its own cause) and
+  // takes the latch, so only a risk state newer than it clears the halt.
+  const StateOutcome again = inst.on_flash_crash({"flash_crash_warning", "AAPL", "", 1900, "trade-19", 2000});
+  CHECK(again.changed);
+  CHECK(again.from == RunState::kHalted);
+  CHECK(again.to == RunState::kHalted);
+  CHECK(again.cause.correlation_id == "trade-19");
+  CHECK(again.cancels.empty());
+  CHECK_FALSE(inst.on_risk_state(RiskState::kActive, risk_cause("between", 1500)).to == RunState::kActive);
+  CHECK(inst.on_risk_state(RiskState::kActive, risk_cause("after", 2500)).to == RunState::kActive);
   // An ACTIVE published before the warning (arriving late on its lane) does not clear it ...
   StrategyInstance late(momentum_config(), "late");
   late.on_flash_crash({"flash_crash_warning", "AAPL", "", 900, "trade-9", 1000});
