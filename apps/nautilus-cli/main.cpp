@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   add_hub_bench_command(app, g);
   add_portfolio_commands(app, g);
   add_risk_commands(app, g);
+  add_strategy_commands(app, g);
   add_top_command(app, g);
   add_completion_helper(app, g);
 
