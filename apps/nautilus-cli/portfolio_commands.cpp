@@ -74,7 +74,8 @@ void run_show(const GlobalOptions& g, const Target& a, const std::string& what) 
               << fixed(answer, "commission", 2) << "  equity " << fixed(answer, "equity", 2) << "  return "
               << fixed(answer, "return_pct", 3) << "%\n";
     Table t({"SYMBOL", "TOTAL", "REALIZED", "UNREALIZED", "COMMISSION"});
-    for (const auto& [sym, p] : answer.value("symbols", nlohmann::json::object()).items()) {
+    const nlohmann::json symbols = answer.value("symbols", nlohmann::json::object());  // .items() must not outlive it
+    for (const auto& [sym, p] : symbols.items()) {
       t.add_row({sym, fixed(p, "total_pnl", 2), fixed(p, "realized_pnl", 2), fixed(p, "unrealized_pnl", 2),
                  fixed(p, "commission", 2)});
     }
