@@ -95,12 +95,11 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
   // The embedded default: the hub streaming a handful of synthetic symbols and
   // the engines that read it, in dependency order (the start order).
   std::vector<EngineSpec> out;
-  for (const char* kind : {"heartbeat", "marketdata", "features", "ml", "vpin", "risk"}) {
+  for (const char* kind : {"heartbeat", "marketdata", "features", "ml", "vpin", "risk", "portfolio", "strategy"}) {
     if (!registry.find(kind)) continue;
     EngineSpec spec;
     spec.name = spec.kind = kind;
-    // VPIN on 5 s bars with buckets of ~5 s of the synthetic feed's volume.
-    if (spec.kind == "vpin") spec.config = {{"bar_seconds", 5}, {"bucket_volume", 2500}};
+    // Each engine's own defaults, so adding an empty [engines.vpin] changes nothing.
     out.push_back(std::move(spec));
   }
   return out;

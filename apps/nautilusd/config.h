@@ -41,7 +41,8 @@ class ConfigError : public std::runtime_error {
 // The file to use: control::find_config_file (shared with the CLI).
 using control::find_config_file;
 // The engines a daemon without a config file runs, in start order:
-// heartbeat, marketdata, features, ml, vpin, risk (those registered).
+// heartbeat, marketdata, features, ml, vpin, risk, portfolio, strategy (those
+// registered): each stage starts after the ones it reads from.
 std::vector<EngineSpec> default_engines(const EngineRegistry& registry);
 // Parses and validates, each engine section by its engine
 // (Engine::config_problems); throws ConfigError listing every problem as

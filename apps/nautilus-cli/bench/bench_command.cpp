@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 
@@ -54,6 +56,7 @@ int run_and_print(const GlobalOptions& g, BenchArgs& a, bool latency) {
 
 void add_flash_crash_command(CLI::App& bench, GlobalOptions& global);  // flash_crash_command.cpp
 void add_vpin_detector_command(CLI::App& bench, GlobalOptions& global);  // vpin_detector_command.cpp
+void add_engines_bench_command(CLI::App& bench, GlobalOptions& global);  // engines_bench.cpp
 
 void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   auto* bench = app.add_subcommand("bench", "Measure the buses: throughput, latency, flash-crash");
@@ -80,6 +83,7 @@ void add_bench_commands(CLI::App& app, GlobalOptions& global) {
 
   add_flash_crash_command(*bench, global);
   add_vpin_detector_command(*bench, global);
+  add_engines_bench_command(*bench, global);
 }
 
 }  // namespace nautilus::cli
