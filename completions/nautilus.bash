@@ -7,11 +7,13 @@
 
 _nautilus_subcommands() {
   case "$1" in
-    "") echo "status engine bus data risk bench top" ;;
+    "") echo "status engine bus data risk portfolio strategy bench top" ;;
     engine) echo "list status start stop restart command" ;;
     bus) echo "publish subscribe" ;;
     data) echo "get sources stats" ;;
     risk) echo "check state halt resume" ;;
+    portfolio) echo "show positions pnl optimize rebalance" ;;
+    strategy) echo "list stop resume" ;;
     bench) echo "throughput latency flash-crash vpin-detector engines hub" ;;
   esac
 }
@@ -31,6 +33,11 @@ _nautilus_options() {
     "risk check") echo "--symbol --side --quantity --price --id" ;;
     "risk halt") echo "--reason --engine" ;;
     "risk resume") echo "--engine" ;;
+    "portfolio show"|"portfolio positions"|"portfolio pnl") echo "--engine" ;;
+    "portfolio optimize") echo "--method --symbols --rf --target-volatility --lookback --bounds --engine" ;;
+    "portfolio rebalance") echo "--weight --engine" ;;
+    "strategy list"|"strategy resume") echo "--engine" ;;
+    "strategy stop") echo "--reason --engine" ;;
     top) echo "--interval --once --sort" ;;
   esac
 }
@@ -43,6 +50,7 @@ _nautilus_takes_value() {
     --symbols|--seed|--bar-ms|--runs|--calm-minutes|--vpin|--stream-interval-ms|--crash-plunge-pct) return 0 ;;
     --crash-duration|--crash-volume-x|--bars|--engine-bars|--clients|--seconds|--gets|--keys) return 0 ;;
     --symbol|--side|--quantity|--price|--id|--reason|--engine|--interval|--sort) return 0 ;;
+    --method|--rf|--target-volatility|--lookback|--bounds|--weight) return 0 ;;
   esac
   return 1
 }

@@ -71,12 +71,16 @@ complete -c nautilus -n '__nautilus_is ""' -a engine -d 'List, inspect, start, s
 complete -c nautilus -n '__nautilus_is ""' -a bus -d 'Publish and subscribe'
 complete -c nautilus -n '__nautilus_is ""' -a data -d 'Market data through the hub'
 complete -c nautilus -n '__nautilus_is ""' -a risk -d 'Pre-trade checks, risk state, halt, resume'
+complete -c nautilus -n '__nautilus_is ""' -a portfolio -d 'Paper portfolio: positions, P&L, optimise, rebalance'
+complete -c nautilus -n '__nautilus_is ""' -a strategy -d 'Strategy instances: list, stop, resume'
 complete -c nautilus -n '__nautilus_is ""' -a bench -d 'Benchmarks'
 complete -c nautilus -n '__nautilus_is ""' -a top -d 'Live latency table'
 complete -c nautilus -n '__nautilus_arg_at engine 0' -a 'list status start stop restart command'
 complete -c nautilus -n '__nautilus_arg_at bus 0' -a 'publish subscribe'
 complete -c nautilus -n '__nautilus_arg_at data 0' -a 'get sources stats'
 complete -c nautilus -n '__nautilus_arg_at risk 0' -a 'check state halt resume'
+complete -c nautilus -n '__nautilus_arg_at portfolio 0' -a 'show positions pnl optimize rebalance'
+complete -c nautilus -n '__nautilus_arg_at strategy 0' -a 'list stop resume'
 complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines hub'
 
 # Positional arguments.
@@ -169,6 +173,22 @@ complete -c nautilus -n '__nautilus_is risk check' -l id -x -d 'Order id'
 complete -c nautilus -n '__nautilus_is risk halt' -l reason -x -d 'Why (logged, shown by risk state)'
 complete -c nautilus -n '__nautilus_is risk halt' -l engine -x -a '(__nautilus_engines)' -d 'Risk engine instance'
 complete -c nautilus -n '__nautilus_is risk resume' -l engine -x -a '(__nautilus_engines)' -d 'Risk engine instance'
+# portfolio
+for c in show positions pnl optimize rebalance
+  complete -c nautilus -n "__nautilus_is portfolio $c" -l engine -x -a '(__nautilus_engines)' -d 'Portfolio engine instance'
+end
+complete -c nautilus -n '__nautilus_is portfolio optimize' -l method -x -a 'min_variance max_sharpe efficient_risk risk_parity' -d 'Optimiser'
+complete -c nautilus -n '__nautilus_is portfolio optimize' -l symbols -x -d 'Symbols'
+complete -c nautilus -n '__nautilus_is portfolio optimize' -l rf -x -d 'Risk-free rate'
+complete -c nautilus -n '__nautilus_is portfolio optimize' -l target-volatility -x -d 'Target sigma (efficient_risk)'
+complete -c nautilus -n '__nautilus_is portfolio optimize' -l lookback -x -d 'Returns in the window'
+complete -c nautilus -n '__nautilus_is portfolio optimize' -l bounds -x -d 'LO HI weight bounds'
+complete -c nautilus -n '__nautilus_is portfolio rebalance' -l weight -x -d 'SYMBOL=WEIGHT'
+# strategy
+for c in list stop resume
+  complete -c nautilus -n "__nautilus_is strategy $c" -l engine -x -a '(__nautilus_engines)' -d 'Strategy engine instance'
+end
+complete -c nautilus -n '__nautilus_is strategy stop' -l reason -x -d 'Why (logged, shown by strategy list)'
 
 # top
 complete -c nautilus -n '__nautilus_is top' -l interval -x -d 'Seconds between polls'
