@@ -181,6 +181,7 @@ class PortfolioEngine final : public Engine {
       refused_queue_.clear();
       history_.clear();
       counters_ = {};
+      halted_ = false;
       last_summary_ns_ = -1;
       summary_dirty_ = true;
       clock_ = &ctx.clock;
@@ -226,6 +227,7 @@ class PortfolioEngine final : public Engine {
     std::uint64_t bad_orders = 0, unknown_symbol_orders = 0, unknown_decisions = 0, bad_decisions = 0;
     std::uint64_t bad_quotes = 0, bad_trades = 0, bad_bars = 0;
     std::uint64_t cancelled_on_halt = 0, evicted_orders = 0, rebalance_orders = 0, summaries = 0;
+    std::uint64_t dropped_while_halted = 0;
   };
 
   void require_started() const {
@@ -462,20 +464,29 @@ class PortfolioEngine final : public Engine {
       ++counters_.rejected;
       return;
     }
+    o.reduces_exposure = j.value("reduces_exposure", false);
+    // An approval risk gave before its halt can reach us after it (decisions
+    // and risk.state travel on separate subscriptions): while halted, only
+    // orders that reduce exposure are executed, as risk itself would decide.
+    if (halted_ && settings_.cancel_on_halt && !o.reduces_exposure) {
+      ++counters_.dropped_while_halted;
+      return;
+    }
     ++counters_.approved;
     o.decided_ns = m.timestamp_ns;
-    o.reduces_exposure = j.value("reduces_exposure", false);
     if (m.origin_ns != 0) o.origin_ns = m.origin_ns;
     if (!executor_->add(std::move(o)).is_ok()) ++counters_.bad_orders;  // parse_order already checked it
   }
 
   void on_risk_state(const Message& m) {
     auto j = nlohmann::json::parse(m.payload, nullptr, false);
-    if (!j.is_object() || j.value("state", std::string()) != "HALTED") return;
+    if (!j.is_object() || !j.contains("state") || !j["state"].is_string()) return;
+    const bool halted = j["state"].get<std::string>() == "HALTED";
     std::size_t cancelled = 0;
     {
       std::lock_guard lock(mu_);
-      if (!settings_.cancel_on_halt) return;
+      halted_ = halted;
+      if (!halted || !settings_.cancel_on_halt) return;
       cancelled = executor_->cancel_all().size();
       counters_.cancelled_on_halt += cancelled;
     }
@@ -651,6 +662,7 @@ class PortfolioEngine final : public Engine {
             {"bad_trades", c.bad_trades},
             {"bad_bars", c.bad_bars},
             {"cancelled_on_halt", c.cancelled_on_halt},
+            {"dropped_while_halted", c.dropped_while_halted},
             {"evicted_orders", c.evicted_orders},
             {"rebalance_orders", c.rebalance_orders},
             {"summaries", c.summaries}};
@@ -869,6 +881,7 @@ class PortfolioEngine final : public Engine {
   }
 
   mutable std::mutex mu_;
+  bool halted_ = false;  // risk.state says HALTED (guarded by mu_)
   Settings settings_;
   std::unique_ptr<PositionBook> book_;
   std::unique_ptr<PaperExecutor> executor_;

@@ -272,6 +272,60 @@ TEST_CASE("portfolio engine: a halt cancels approved orders waiting to fill", "[
   CHECK(rig.counters()["rejected"] == 1);
 }
 
+TEST_CASE("portfolio engine: an approval delivered after the halt fills only if it reduces exposure", "[portfolio][engine]") {
+  // Risk approved these before it halted; the approvals reach the portfolio
+  // after risk.state HALTED (separate subscriptions): only the reducing one fills.
+  SimulatedClock clock;
+  auto router = Router::from_urls("inproc://", "inproc://", &clock);
+  test::Collector fills(*router, BusKind::kEngine, "portfolio.fill.*");
+  auto engine = make_portfolio_engine();
+  engine->start(EngineContext{*router, clock, nlohmann::json::object()});
+  auto publish = [&](std::shared_ptr<Message> m) {
+    REQUIRE(router->publish(std::move(m)).is_ok());
+    REQUIRE(test::settle(*router));
+  };
+  auto order = [&](const char* side, std::uint64_t seq) {
+    auto o = make_message("strategy.order.MSFT", MessageType::kOrder,
+                          nlohmann::json{{"symbol", "MSFT"}, {"side", side}, {"quantity", 5}}.dump());
+    o->id = MessageId{static_cast<std::uint64_t>(clock.now_ns()), seq};
+    publish(o);
+    return o->id.to_string();
+  };
+  auto approve = [&](const std::string& order_id, bool reduces) {
+    auto d = make_message("risk.decision.MSFT", MessageType::kOrder,
+                          nlohmann::json{{"approved", true}, {"reduces_exposure", reduces}}.dump(), Priority::kHigh, "risk");
+    d->correlation_id = order_id;
+    publish(d);
+  };
+  auto risk_state = [&](const char* state) {
+    publish(make_message("risk.state", MessageType::kRiskAlert, nlohmann::json{{"state", state}}.dump(), Priority::kUrgent,
+                         "risk"));
+  };
+  publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 50.0}, {"ask", 50.2}}.dump()));
+  const std::string adding = order("buy", 1);
+  const std::string reducing = order("sell", 2);
+  risk_state("HALTED");
+  approve(adding, false);
+  approve(reducing, true);
+  clock.advance_by(kMs);
+  publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 49.9}, {"ask", 50.1}}.dump()));
+  auto f = fills.messages();
+  REQUIRE(f.size() == 1);
+  CHECK(payload(f[0])["side"] == "sell");
+  auto c = engine->health().metrics["counters"];
+  CHECK(c["dropped_while_halted"] == 1);
+  CHECK(c["approved"] == 1);
+
+  // Once risk is ACTIVE again approvals fill as before.
+  risk_state("ACTIVE");
+  const std::string later = order("buy", 3);
+  approve(later, false);
+  clock.advance_by(kMs);
+  publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 49.9}, {"ask", 50.1}}.dump()));
+  CHECK(fills.messages().size() == 2);
+  engine->stop();
+}
+
 TEST_CASE("portfolio engine: rebalance sends orders through risk; optimize on sampled prices", "[portfolio][engine]") {
   Rig rig({{"initial_cash", 100'000}, {"sample_interval", "1s"}});
   std::int64_t t = rig.clock.now_ns();
