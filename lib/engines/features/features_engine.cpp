@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/codec.h"
 #include "core/message.h"
 #include "core/periodic_timer.h"
 #include "engines/features/bar_builder.h"
@@ -137,23 +138,8 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf, res.ptr);
 }
 
-void append_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[(static_cast<unsigned char>(ch) >> 4) & 0xf];
-      out += kHex[static_cast<unsigned char>(ch) & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
+// JSON-escaped, quoted: the core codec's writer.
+void append_string(std::string& out, std::string_view s) { append_json_string(out, s); }
 
 void field(std::string& out, std::string_view key) {
   out += ",\"";

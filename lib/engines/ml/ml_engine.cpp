@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/codec.h"
 #include "core/message.h"
 #include "engines/ml/regime_detector.h"
 
@@ -197,23 +198,8 @@ void append_int(std::string& out, std::int64_t v) {
   out.append(buf, res.ptr);
 }
 
-void append_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[(static_cast<unsigned char>(ch) >> 4) & 0xf];
-      out += kHex[static_cast<unsigned char>(ch) & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
+// JSON-escaped, quoted: the core codec's writer.
+void append_string(std::string& out, std::string_view s) { append_json_string(out, s); }
 
 void key(std::string& out, std::string_view k) {
   out += ",\"";
