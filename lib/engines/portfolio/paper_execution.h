@@ -49,6 +49,7 @@ struct PaperOrder {
   std::int64_t decided_ns = 0;  // the risk decision's time: no earlier price may fill it
   std::int64_t origin_ns = 0;   // carried to the fill
   std::string correlation_id;
+  std::string instance;         // the strategy instance that sent it ("portfolio" for a rebalance)
 };
 
 enum class FillSource : unsigned char { kQuote, kBar };

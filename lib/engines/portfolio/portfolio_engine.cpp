@@ -129,7 +129,7 @@ class PortfolioEngine final : public Engine {
   }
   std::vector<std::string> subscribes_to() const override {
     return {std::string(kQuotePrefix) + "*", std::string(kTradePrefix) + "*", std::string(kBarPrefix) + "*",
-            "strategy.order.*", "risk.decision.*", "risk.state"};
+            "strategy.order.*", "strategy.cancel.*", "risk.decision.*", "risk.state"};
   }
   std::vector<std::string> publishes() const override {
     return {"portfolio.fill.*", "portfolio.position.*", "portfolio.summary", "strategy.order.*"};
@@ -182,6 +182,7 @@ class PortfolioEngine final : public Engine {
       history_.clear();
       counters_ = {};
       halted_ = false;
+      risk_state_ = "UNKNOWN";
       last_summary_ns_ = -1;
       summary_dirty_ = true;
       clock_ = &ctx.clock;
@@ -190,8 +191,15 @@ class PortfolioEngine final : public Engine {
     subscribe(BusKind::kMarketData, std::string(kTradePrefix) + "*", [this](const Message& m) { on_trade(m); });
     subscribe(BusKind::kMarketData, std::string(kBarPrefix) + "*", [this](const Message& m) { on_bar(m); });
     subscribe(BusKind::kEngine, "strategy.order.*", [this](const Message& m) { on_order(m); });
-    subscribe(BusKind::kEngine, "risk.decision.*", [this](const Message& m) { on_decision(m); });
-    subscribe(BusKind::kEngine, "risk.state", [this](const Message& m) { on_risk_state(m); });
+    subscribe(BusKind::kEngine, "strategy.cancel.*", [this](const Message& m) { on_cancel(m); });
+    // Decisions and risk.state on ONE subscription, so one thread sees them in
+    // the order risk published them (its urgent lane, the state, first): a
+    // HALT that was out before an approval can never be read after it.
+    subscribe(BusKind::kEngine, "risk.*", [this](const Message& m) {
+      const std::string_view topic = m.topic;
+      if (topic.starts_with("risk.decision.")) on_decision(m);
+      else if (topic == "risk.state") on_risk_state(m);
+    });
     summary_timer_.start(ctx.clock, s.summary_interval_ns, [this] { on_summary_tick(); });
     sample_timer_.start(ctx.clock, s.sample_interval_ns, [this] { on_sample_tick(); });
   }
@@ -227,7 +235,7 @@ class PortfolioEngine final : public Engine {
     std::uint64_t bad_orders = 0, unknown_symbol_orders = 0, unknown_decisions = 0, bad_decisions = 0;
     std::uint64_t bad_quotes = 0, bad_trades = 0, bad_bars = 0;
     std::uint64_t cancelled_on_halt = 0, evicted_orders = 0, rebalance_orders = 0, summaries = 0;
-    std::uint64_t dropped_while_halted = 0;
+    std::uint64_t dropped_while_halted = 0, cancels = 0, unknown_cancels = 0;
   };
 
   void require_started() const {
@@ -409,6 +417,8 @@ class PortfolioEngine final : public Engine {
     if (auto id = j.find("id"); id != j.end() && id->is_string()) o.id = id->get<std::string>();
     else if (auto oid = j.find("order_id"); oid != j.end() && oid->is_string()) o.id = oid->get<std::string>();
     if (o.id.empty()) o.id = m.id.to_string();
+    if (auto inst = j.find("instance"); inst != j.end() && inst->is_string()) o.instance = inst->get<std::string>();
+    else o.instance = m.source;
     o.origin_ns = m.origin_ns != 0 ? m.origin_ns : m.timestamp_ns;
     o.correlation_id = !m.correlation_id.empty() ? m.correlation_id : m.id.to_string();
     return true;
@@ -486,11 +496,38 @@ class PortfolioEngine final : public Engine {
     {
       std::lock_guard lock(mu_);
       halted_ = halted;
+      risk_state_ = j["state"].get<std::string>();
       if (!halted || !settings_.cancel_on_halt) return;
       cancelled = executor_->cancel_all().size();
       counters_.cancelled_on_halt += cancelled;
     }
     if (cancelled > 0) log("warn", "trading halted: cancelled " + std::to_string(cancelled) + " order(s) waiting to fill");
+  }
+
+  // A strategy withdraws one order (strategy.cancel.<symbol>, its `id`): gone
+  // from the orders awaiting risk and from those waiting to fill.
+  void on_cancel(const Message& m) {
+    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    auto id = j.is_object() ? j.find("id") : j.end();
+    if (id == j.end() || !id->is_string()) {
+      std::lock_guard lock(mu_);
+      ++counters_.bad_orders;
+      return;
+    }
+    const std::string& order_id = id->get_ref<const std::string&>();
+    std::lock_guard lock(mu_);
+    bool found = executor_->cancel(order_id);
+    for (auto it = orders_.begin(); it != orders_.end();) {
+      if (it->second.order.id == order_id) {
+        remember_refused(it->first);  // risk's answer to it, if one comes, is ignored
+        it = orders_.erase(it);
+        found = true;
+      } else {
+        ++it;
+      }
+    }
+    if (found) ++counters_.cancels;
+    else ++counters_.unknown_cancels;  // filled already, or never seen: nothing changes
   }
 
   // ---- fills, positions, summary -----------------------------------------
@@ -516,6 +553,8 @@ class PortfolioEngine final : public Engine {
                              {"source", portfolio::to_string(f.source)},
                              {"market_ns", f.market_ns},
                              {"decision_ns", f.order.decided_ns},
+                             {"strategy", f.order.instance},
+                             {"risk_state", risk_state_},  // as this engine knew it when it filled
                              {"position", p.quantity}};
       auto fm = make_message("portfolio.fill." + f.order.symbol, MessageType::kFill, fill.dump(), Priority::kHigh);
       fm->origin_ns = f.order.origin_ns;
@@ -665,6 +704,8 @@ class PortfolioEngine final : public Engine {
             {"dropped_while_halted", c.dropped_while_halted},
             {"evicted_orders", c.evicted_orders},
             {"rebalance_orders", c.rebalance_orders},
+            {"cancels", c.cancels},
+            {"unknown_cancels", c.unknown_cancels},
             {"summaries", c.summaries}};
   }
 
@@ -882,6 +923,7 @@ class PortfolioEngine final : public Engine {
 
   mutable std::mutex mu_;
   bool halted_ = false;  // risk.state says HALTED (guarded by mu_)
+  std::string risk_state_ = "UNKNOWN";  // the last risk.state seen (guarded by mu_)
   Settings settings_;
   std::unique_ptr<PositionBook> book_;
   std::unique_ptr<PaperExecutor> executor_;

@@ -25,7 +25,10 @@ struct Topics {
   std::vector<std::string> quotes = {"marketdata.real_time.quote.*"};
   std::vector<std::string> vpin = {"vpin.*"};
   std::vector<std::string> positions = {"strategy.position.*", "portfolio.position.*"};
-  std::vector<std::string> fills = {"portfolio.fill.*", "execution.fill.*"};
+  // Not portfolio.fill.*: the portfolio also publishes the absolute position
+  // on portfolio.position.*, and reading both would count each fill twice.
+  // Fills are for an executor that publishes no positions.
+  std::vector<std::string> fills = {"execution.fill.*"};
   std::vector<std::string> margin = {"collateral.margin.*"};
   std::vector<std::string> orders = {"order.*", "strategy.order.*"};
 };

@@ -33,10 +33,9 @@ struct Rig {
   std::unique_ptr<Engine> portfolio = make_portfolio_engine();
 
   explicit Rig(nlohmann::json portfolio_config) {
-    // Risk takes the position from portfolio.position.* only: with fills too it
-    // would apply each fill twice whenever the fill is handled after the
-    // position update (they arrive on two subscriptions).
-    risk->start(EngineContext{*router, clock, {{"cooldown_seconds", 0}, {"topics", {{"fills", "execution.fill.*"}}}}});
+    // Risk's default topics: it takes the position from portfolio.position.*
+    // and not portfolio.fill.* (which would count each fill twice).
+    risk->start(EngineContext{*router, clock, {{"cooldown_seconds", 0}}});
     portfolio->start(EngineContext{*router, clock, std::move(portfolio_config)});
   }
   ~Rig() {
@@ -312,6 +311,7 @@ TEST_CASE("portfolio engine: an approval delivered after the halt fills only if 
   auto f = fills.messages();
   REQUIRE(f.size() == 1);
   CHECK(payload(f[0])["side"] == "sell");
+  CHECK(payload(f[0])["risk_state"] == "HALTED");  // what the engine knew as it filled
   auto c = engine->health().metrics["counters"];
   CHECK(c["dropped_while_halted"] == 1);
   CHECK(c["approved"] == 1);
@@ -322,8 +322,38 @@ TEST_CASE("portfolio engine: an approval delivered after the halt fills only if 
   approve(later, false);
   clock.advance_by(kMs);
   publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 49.9}, {"ask", 50.1}}.dump()));
-  CHECK(fills.messages().size() == 2);
+  REQUIRE(fills.messages().size() == 2);
+  CHECK(payload(fills.messages()[1])["risk_state"] == "ACTIVE");
   engine->stop();
+}
+
+TEST_CASE("portfolio engine: a strategy's cancel withdraws its order, waiting for risk or to fill", "[portfolio][engine]") {
+  Rig rig(nlohmann::json::object());
+  rig.quote("AAPL", 99.9, 100.1, rig.clock.now_ns());
+  auto cancel = [&](const char* id) {
+    auto m = make_message("strategy.cancel.AAPL", MessageType::kOrder,
+                          nlohmann::json{{"action", "cancel"}, {"id", id}, {"symbol", "AAPL"}, {"instance", "ma"}}.dump(),
+                          Priority::kUrgent, "strategy");
+    REQUIRE(rig.router->publish(m).is_ok());
+    REQUIRE(test::settle(*rig.router));
+  };
+  rig.order({{"id", "kept"}, {"symbol", "AAPL"}, {"side", "buy"}, {"quantity", 10}, {"instance", "ma"}});
+  rig.order({{"id", "withdrawn"}, {"symbol", "AAPL"}, {"side", "buy"}, {"quantity", 20}, {"instance", "ma"}});
+  REQUIRE(rig.counters()["approved"] == 2);
+  cancel("withdrawn");
+  cancel("never-sent");
+  CHECK(rig.counters()["cancels"] == 1);
+  CHECK(rig.counters()["unknown_cancels"] == 1);
+  rig.clock.advance_by(kMs);
+  rig.quote("AAPL", 99.9, 100.1, rig.clock.now_ns());
+  auto f = rig.fills.messages();
+  REQUIRE(f.size() == 1);
+  CHECK(payload(f[0])["order_id"] == "kept");
+  CHECK(payload(f[0])["strategy"] == "ma");  // for analytics by strategy
+  // A cancel for a filled order changes nothing.
+  cancel("kept");
+  CHECK(rig.counters()["unknown_cancels"] == 2);
+  CHECK(rig.metrics()["symbols"]["AAPL"]["qty"] == 10.0);
 }
 
 TEST_CASE("portfolio engine: rebalance sends orders through risk; optimize on sampled prices", "[portfolio][engine]") {

@@ -58,11 +58,11 @@ nlohmann::json fill(const std::string& symbol, const std::string& side, double q
 
 }  // namespace
 
-TEST_CASE("risk bus inputs: fills on both default topics move positions; a bad fill is counted", "[risk][engine]") {
+TEST_CASE("risk bus inputs: fills on the default topic move positions; a bad fill is counted", "[risk][engine]") {
   Rig rig;
-  rig.send(msg("portfolio.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 100, 50.0)));
+  rig.send(msg("execution.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 100, 50.0)));
   rig.send(msg("execution.fill.MSFT", MessageType::kFill, fill("MSFT", "sell", 10, 20.0)));
-  rig.send(msg("portfolio.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 100, 60.0)));
+  rig.send(msg("execution.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 100, 60.0)));
   auto p = rig.positions();
   REQUIRE(p.contains("AAPL"));
   REQUIRE(p.contains("MSFT"));
@@ -72,11 +72,27 @@ TEST_CASE("risk bus inputs: fills on both default topics move positions; a bad f
 
   // A fill with no price changes nothing and is counted; a fill on a topic the
   // engine does not read is not seen at all.
-  rig.send(msg("portfolio.fill.AAPL", MessageType::kFill, {{"symbol", "AAPL"}, {"side", "buy"}, {"quantity", 5}}));
+  rig.send(msg("execution.fill.AAPL", MessageType::kFill, {{"symbol", "AAPL"}, {"side", "buy"}, {"quantity", 5}}));
   CHECK(rig.malformed() == 1);
   rig.send(msg("ledger.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 1000, 50.0)));
   CHECK(rig.positions()["AAPL"]["quantity"].get<double>() == Approx(200));
   CHECK(rig.malformed() == 1);
+}
+
+// The portfolio publishes a fill AND the resulting absolute position for each
+// execution: risk must count it once, in either delivery order.
+TEST_CASE("risk bus inputs: a portfolio fill and its position update count once", "[risk][engine]") {
+  Rig rig;
+  rig.send(msg("portfolio.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 100, 50.0)));
+  rig.send(msg("portfolio.position.AAPL", MessageType::kPositionUpdate,
+               {{"symbol", "AAPL"}, {"quantity", 100}, {"avg_price", 50.0}}));
+  rig.send(msg("portfolio.position.AAPL", MessageType::kPositionUpdate,
+               {{"symbol", "AAPL"}, {"quantity", 150}, {"avg_price", 52.0}}));
+  rig.send(msg("portfolio.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 50, 56.0)));
+  auto p = rig.positions();
+  REQUIRE(p.contains("AAPL"));
+  CHECK(p["AAPL"]["quantity"].get<double>() == Approx(150));
+  CHECK(p["AAPL"]["avg_price"].get<double>() == Approx(52.0));
 }
 
 TEST_CASE("risk bus inputs: margin status on collateral.margin.* breaches, then halts", "[risk][engine]") {
@@ -144,7 +160,7 @@ TEST_CASE("risk bus inputs: [engines.risk.topics] moves each input to its own pa
   }
 
   // The default topics are no longer read ...
-  rig.send(msg("portfolio.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 100, 50.0)));
+  rig.send(msg("execution.fill.AAPL", MessageType::kFill, fill("AAPL", "buy", 100, 50.0)));
   rig.send(msg("collateral.margin.main", MessageType::kMarginStatus, {{"utilization", 0.9}}));
   rig.send(msg("order.AAPL", MessageType::kOrder, {{"id", "x"}, {"symbol", "AAPL"}, {"side", "buy"}, {"quantity", 1}}));
   CHECK_FALSE(rig.positions().contains("AAPL"));
