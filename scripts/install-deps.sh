@@ -11,6 +11,7 @@ packages=(
   redis-server redis-tools nats-server libnats-dev
   man-db groff-base bash-completion zsh fish jq linux-perf systemd
   prometheus
+  libsqlite3-dev sqlite3 libpq-dev postgresql-15
 )
 
 missing=()
