@@ -116,6 +116,15 @@ void check_report(const json& r, int symbols) {
   CHECK(r["chain_delivery_latency_us"].contains("urgent"));
   CHECK(r["engines"]["vpin"]["errors"] == 0);
   CHECK(r["engines"]["risk"]["errors"] == 0);
+  // The strategies traded, every crash's warning stopped the instance trading
+  // it, and nothing of theirs was filled after the HALT.
+  REQUIRE(r.contains("strategy"));
+  CHECK(r["strategy"]["orders"].get<int>() > 0);
+  CHECK(r["strategy"]["fills"].get<int>() > 0);
+  CHECK(r["strategy"]["fills_after_halt"] == 0);
+  CHECK(r["strategy_stop_ms"]["samples"] == symbols);
+  for (const auto& s : r["symbols"]) CHECK(positive(s, "strategy_stop_ms"));
+  for (const char* e : {"features", "strategy", "portfolio"}) CHECK(r["engines"][e]["errors"] == 0);
 }
 
 }  // namespace

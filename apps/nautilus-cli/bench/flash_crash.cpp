@@ -3,8 +3,10 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,7 +20,10 @@
 #include "core/clock.h"
 #include "core/message_pool.h"
 #include "engines/engine.h"
+#include "engines/features/features_engine.h"
+#include "engines/portfolio/portfolio_engine.h"
 #include "engines/risk/risk_engine.h"
+#include "engines/strategy/strategy_engine.h"
 #include "engines/vpin/vpin_engine.h"
 #include "marketdata/sources/synthetic_feed.h"
 #include "table.h"
@@ -57,7 +62,40 @@ nlohmann::json bench_vpin_config(const FlashCrashConfig& cfg) {
 constexpr int kBenchVpinHistory = 10 + 1000;  // window_buckets + min_cdf_samples
 
 // A HALT holds for the whole run, as in production (the default is 300 s).
-nlohmann::json bench_risk_config() { return {{"vpin_halt_seconds", 3600}}; }
+// The strategies' orders (a few a second per symbol) stay far below the
+// order-rate limit, so only a crash halts. The VPIN-CDF level limit is off:
+// with 16 symbols some CDF is over its 0.95 at almost any moment (the CDF is a
+// rank), which would hold risk in REDUCING (for its 30 s cooldown) and keep
+// the strategies from opening positions. The warning's HALT does not depend
+// on it.
+nlohmann::json bench_risk_config() {
+  return {{"vpin_halt_seconds", 3600}, {"limits", {{"order_rate", 1000}, {"vpin_toxicity", false}}}};
+}
+
+// The trading chain the halt has to stop: features on the VPIN bar, one
+// 3-bar momentum instance per crash symbol (it trades every few bars) (so each warning is answered by the
+// instance trading that symbol), risk, and the portfolio filling what risk
+// approves at the feed's quotes.
+std::string bench_interval(const FlashCrashConfig& cfg) {
+  return std::to_string(std::llround(cfg.vpin_bar_s * 1000)) + "ms";
+}
+nlohmann::json bench_features_config(const FlashCrashConfig& cfg) {
+  return {{"intervals", {bench_interval(cfg)}}, {"close_on_clock", false}};
+}
+nlohmann::json bench_strategy_config(const FlashCrashConfig& cfg, const std::vector<std::string>& symbols) {
+  nlohmann::json instances = nlohmann::json::array();
+  for (const auto& s : symbols) {
+    std::string name = s;
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    instances.push_back({{"name", name},
+                         {"kind", "momentum"},
+                         {"symbols", {s}},
+                         {"interval", bench_interval(cfg)},
+                         {"params", {{"lookback", 3}}},
+                         {"sizing", {{"quantity", 10}}}});
+  }
+  return {{"instances", instances}};
+}
 
 std::string symbol_name(int i) {
   char buf[16];
@@ -96,6 +134,8 @@ double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 struct CrashSymbol {
   std::string name;
   std::string topic;
+  std::string quote_topic;
+  std::uint64_t trades = 0;  // published, for one quote per kTradesPerBar
   std::int64_t onset_feed_ns = 0;           // the crash episode's start, feed time
   std::atomic<std::int64_t> onset_wall{0};  // first crash trade published (bus clock)
   std::atomic<std::int64_t> onset_mono{0};
@@ -113,11 +153,26 @@ struct ChainEvent {
   std::int64_t end_ns = 0;     // warnings: feed time of the bar that completed the bucket
 };
 
+struct StrategyFill {
+  std::string order_id;
+  std::string symbol;
+  std::int64_t published = 0;
+  std::int64_t decision_ns = 0;  // when risk published its approval (the fill's payload)
+  bool executor_halted = false;  // the portfolio had read the HALT when it filled
+  bool opened = false;           // the fill added exposure (a reducing fill may follow a halt)
+};
+
 struct ChainLog {
   std::mutex mu;
   std::vector<ChainEvent> warnings;
   std::vector<ChainEvent> halts;        // risk.alert.vpin_toxicity at critical: "trading halted"
   std::vector<ChainEvent> state_halts;  // risk.state -> HALTED
+  // strategy.state -> HALTED; correlation = the halt's (halt_correlation_id),
+  // symbol = the warning's symbol (empty for a stop by risk.state)
+  std::vector<ChainEvent> strategy_stops;
+  std::map<std::string, std::string> strategy_orders;  // order id -> symbol
+  std::uint64_t strategy_signals = 0, strategy_cancels = 0;
+  std::vector<StrategyFill> fills;  // portfolio.fill.* of the strategies' orders
   std::array<HistogramSnapshot, kPriorityCount> latency;  // publish -> observer, chain messages
 };
 
@@ -243,6 +298,10 @@ class FeedPublisher {
   }
   std::uint64_t published() const { return published_; }
   std::uint64_t refused() const { return refused_; }
+  // A quote one cent either side of every kTradesPerBar-th trade of a symbol
+  // (about one a calm bar), for the portfolio to fill at; risk prices from it
+  // too, so not more often. Off for the calm history: nothing trades then.
+  void set_quotes(bool on) { quotes_ = on; }
 
  private:
   struct Item {
@@ -277,6 +336,27 @@ class FeedPublisher {
       s.onset_wall.store(m->timestamp_ns, std::memory_order_release);
     }
     if (!router_.publish(BusKind::kMarketData, std::move(m))) ++refused_;
+    if (quotes_ && s.trades++ % kTradesPerBar == 0) publish_quote(s, t);
+  }
+
+  void publish_quote(const CrashSymbol& s, const md::SyntheticTrade& t) {
+    auto q = pool_.acquire();
+    q->topic = s.quote_topic;
+    q->type = MessageType::kQuote;
+    q->priority = Priority::kNormal;
+    q->source = kFeedSource;
+    std::string& p = q->payload;
+    const auto cents = static_cast<std::int64_t>(std::llround(t.price * 100));
+    p.assign("{\"symbol\":\"");
+    p += s.name;
+    p += "\",\"bid\":";
+    put_cents(p, std::max<std::int64_t>(1, cents - 1));
+    p += ",\"ask\":";
+    put_cents(p, cents + 1);
+    // No ts_ns: feed time runs behind the wall clock, and the portfolio fills
+    // only at a quote from after risk's decision (the publish time here).
+    p += '}';
+    if (!router_.publish(BusKind::kMarketData, std::move(q))) ++refused_;
   }
 
   Router& router_;
@@ -287,6 +367,7 @@ class FeedPublisher {
   std::vector<Item> batch_;
   std::uint64_t published_ = 0;
   std::uint64_t refused_ = 0;
+  bool quotes_ = false;
 };
 
 std::unique_ptr<Engine> start_engine(std::unique_ptr<Engine> e, Router& router, Clock& clock, nlohmann::json cfg) {
@@ -345,6 +426,7 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
     auto s = std::make_unique<CrashSymbol>();
     s->name = symbol_name(i);
     s->topic = std::string(kTradePrefix) + s->name;
+    s->quote_topic = "marketdata.real_time.quote." + s->name;
     const double at = 0.15 + 0.60 * (i + 0.5) / cfg.symbols;
     const auto bar = std::max<std::int64_t>(2, std::llround(at * static_cast<double>(span_bars)));
     s->onset_feed_ns = f1 + bar * bar_ns;
@@ -360,7 +442,7 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
   md::SyntheticFeed feed(fc);
   FeedPublisher feed_pub(router, clock, feed, symbols);
 
-  std::unique_ptr<Engine> vpin, risk;
+  std::unique_ptr<Engine> vpin, risk, features, strategy, portfolio;
   if (cfg.start_engines) vpin = start_engine(make_vpin_engine(), router, clock, bench_vpin_config(cfg));
 
   auto say = [&cfg](const std::string& line) {
@@ -388,7 +470,15 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
   const double warm_s = static_cast<double>(monotonic_now_ns() - warm_start) / 1e9;
   // The risk engine starts on a warmed-up VPIN: a calm-history false alarm
   // would otherwise have halted trading before the run began.
-  if (cfg.start_engines) risk = start_engine(make_risk_engine(), router, clock, bench_risk_config());
+  if (cfg.start_engines) {
+    risk = start_engine(make_risk_engine(), router, clock, bench_risk_config());
+    std::vector<std::string> names;
+    for (const auto& s : symbols) names.push_back(s->name);
+    portfolio = start_engine(make_portfolio_engine(), router, clock, nlohmann::json::object());
+    strategy = start_engine(make_strategy_engine(), router, clock, bench_strategy_config(cfg, names));
+    features = start_engine(make_features_engine(), router, clock, bench_features_config(cfg));
+    feed_pub.set_quotes(true);
+  }
 
   // 2. Observers of the chain and the flood's subscribers.
   ChainLog chain;
@@ -432,6 +522,46 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
         }
       },
       observer_options("risk")));
+  // The strategies' side: their stops, orders, cancels, and the portfolio's
+  // fills of those orders.
+  observers.push_back(router.subscribe(
+      BusKind::kEngine, "strategy.*",
+      [&chain, &clock](const MessagePtr& m) {
+        const std::int64_t now = delivery_now(clock);
+        const std::string_view topic = m->topic;
+        std::lock_guard lock(chain.mu);
+        if (topic.starts_with("strategy.signal.")) {
+          ++chain.strategy_signals;
+          return;
+        }
+        if (topic.starts_with("strategy.cancel.")) {
+          ++chain.strategy_cancels;
+          return;
+        }
+        auto j = nlohmann::json::parse(m->payload, nullptr, false);
+        if (!j.is_object()) return;
+        if (topic.starts_with("strategy.order.")) {
+          chain.strategy_orders[j.value("id", std::string())] = j.value("symbol", std::string());
+        } else if (topic.starts_with("strategy.state.") && j.value("state", std::string()) == "HALTED") {
+          const std::string symbol = j["symbol"].is_string() ? j["symbol"].get<std::string>() : std::string();
+          chain.strategy_stops.push_back(
+              {symbol, j.value("halt_correlation_id", std::string()), now, m->origin_ns, m->timestamp_ns, 0});
+          chain.latency[lane_of(m->priority)].add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->timestamp_ns)));
+        }
+      },
+      observer_options("strategy")));
+  observers.push_back(router.subscribe(
+      BusKind::kEngine, "portfolio.fill.*",
+      [&chain](const MessagePtr& m) {
+        if (m->type != MessageType::kFill) return;
+        auto j = nlohmann::json::parse(m->payload, nullptr, false);
+        if (!j.is_object()) return;
+        std::lock_guard lock(chain.mu);
+        chain.fills.push_back({j.value("order_id", std::string()), j.value("symbol", std::string()), m->timestamp_ns,
+                               j.value("decision_ns", std::int64_t{0}), j.value("risk_state", std::string()) == "HALTED",
+                               j.value("opened_quantity", 0.0) > 0.0});
+      },
+      observer_options("fills")));
 
   const auto total_cap = static_cast<std::uint64_t>(cfg.rate * cfg.duration_s * 1.02) + 1024;
   Flood flood(router, cfg, total_cap);
@@ -557,6 +687,11 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
   poller.join();
   for (auto& s : tracker_subs) s->cancel();
   nlohmann::json engines = nlohmann::json::object();
+  for (auto* e : {&features, &strategy, &portfolio}) {
+    if (!*e) continue;
+    (*e)->stop();
+    engines[std::string((*e)->kind())] = engine_json(**e);
+  }
   if (risk) {
     risk->stop();
     engines["risk"] = engine_json(*risk);
@@ -592,6 +727,7 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
   // bucket over the threshold is a false alarm), and the HALT that answered it.
   std::vector<double> first_warning, halt, chain_ms, tick_to_warning;
   std::vector<double> hop_vpin, hop_risk, hop_deliver;  // where the chain's time goes
+  std::vector<double> strategy_stop, hop_strategy;
   nlohmann::json per_symbol = nlohmann::json::array();
   std::size_t halted = 0, false_warnings = 0;
   std::string unhalted;
@@ -627,6 +763,19 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
         row["tick_to_warning_ms"] = tick_to_warning.back();
       }
       if (onset != 0 && !h) unhalted += " " + s->name + (warning ? " (warned)" : " (no warning)");
+      // The strategy's answer to this warning: the first strategy.state HALTED
+      // carrying its correlation (from the warning itself or risk's HALT).
+      const ChainEvent* stop_event = nullptr;
+      if (warning) {
+        for (const auto& x : chain.strategy_stops) {
+          if (x.correlation == warning->correlation && (!stop_event || x.delivered < stop_event->delivered)) stop_event = &x;
+        }
+      }
+      if (stop_event) {
+        strategy_stop.push_back(ms(stop_event->delivered - onset));
+        hop_strategy.push_back(ms(stop_event->published - warning->published));
+        row["strategy_stop_ms"] = strategy_stop.back();
+      }
       if (h) {
         ++halted;
         halt.push_back(ms(h->delivered - onset));
@@ -651,6 +800,75 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
                     {"after_first_onset_ms", first_onset != 0 ? nlohmann::json(ms(e.delivered - first_onset)) : nlohmann::json(nullptr)},
                     {"chain_ms", ms(e.delivered - e.origin)}};
     }
+    // The strategies: the first stop after the first onset, and every fill of
+    // their orders published after the first HALT (all symbols are halted
+    // then: risk's state is portfolio-wide) or after the stop of the
+    // instance trading the symbol.
+    std::int64_t first_onset = 0;
+    for (auto& s : symbols) {
+      const std::int64_t o = s->onset_wall.load();
+      if (o != 0 && (first_onset == 0 || o < first_onset)) first_onset = o;
+    }
+    std::int64_t halt_published = 0;
+    for (const auto& e : chain.state_halts) {
+      if (halt_published == 0 || e.published < halt_published) halt_published = e.published;
+    }
+    std::map<std::string, std::int64_t> stop_published;  // symbol -> its instance's first warning stop
+    const ChainEvent* first_stop = nullptr;
+    for (const auto& x : chain.strategy_stops) {
+      if (!x.symbol.empty()) {
+        auto [it, fresh] = stop_published.emplace(x.symbol, x.published);
+        if (!fresh) it->second = std::min(it->second, x.published);
+      }
+      if (first_onset != 0 && x.delivered >= first_onset && (!first_stop || x.delivered < first_stop->delivered)) first_stop = &x;
+    }
+    // A fill after the HALT is a failure when the portfolio made it knowing of
+    // the HALT, or risk approved it after the HALT, and it added exposure. A
+    // fill of an approval from before the HALT, made in the moment before the
+    // HALT reached the portfolio (one delivery), is counted apart as in flight:
+    // nothing can act on a message before it arrives, and on a real exchange
+    // such an order fills too.
+    std::uint64_t strategy_fills = 0, fills_after_halt = 0, fills_after_stop = 0, in_flight = 0;
+    std::int64_t in_flight_max_ns = 0;
+    std::string late_fills;
+    for (const auto& f : chain.fills) {
+      if (!chain.strategy_orders.count(f.order_id)) continue;
+      ++strategy_fills;
+      if (halt_published != 0 && f.published > halt_published) {
+        const bool decided_after = f.decision_ns > halt_published;
+        if (f.opened && (f.executor_halted || decided_after)) {
+          if (fills_after_halt++ < 5) {
+            late_fills += " " + f.order_id + " (" + f.symbol + ", filled " + format_fixed(ms(f.published - halt_published), 3) +
+                          " ms after the HALT, " + (f.executor_halted ? "with the HALT read" : "approved after it") + ")";
+          }
+        } else {
+          ++in_flight;
+          in_flight_max_ns = std::max(in_flight_max_ns, f.published - halt_published);
+        }
+      }
+      if (auto it = stop_published.find(f.symbol); it != stop_published.end() && f.published > it->second) ++fills_after_stop;
+    }
+    r.extra["strategy"] = {
+        {"stops", chain.strategy_stops.size()},
+        {"signals", chain.strategy_signals},
+        {"orders", chain.strategy_orders.size()},
+        {"cancels", chain.strategy_cancels},
+        {"fills", strategy_fills},
+        {"fills_after_halt", fills_after_halt},
+        {"in_flight_at_halt", in_flight},
+        {"in_flight_max_ms", ms(in_flight_max_ns)},
+        {"fills_after_stop", fills_after_stop},
+        {"first_stop_after_first_onset_ms",
+         first_stop ? nlohmann::json(ms(first_stop->delivered - first_onset)) : nlohmann::json(nullptr)}};
+    if (fills_after_halt > 0) {
+      r.notes.push_back(std::to_string(fills_after_halt) + " strategy order(s) filled after the HALT:" + late_fills);
+    }
+    if (in_flight > 0) {
+      r.notes.push_back(std::to_string(in_flight) + " order(s) risk approved before the HALT filled before it reached the portfolio (at most " +
+                        format_fixed(ms(in_flight_max_ns), 3) + " ms after it went out)");
+    }
+    if (chain.strategy_stops.empty()) r.notes.push_back("no strategy.state HALTED seen: no strategy engine on these buses");
+    if (!chain.strategy_orders.empty() && strategy_fills == 0) r.notes.push_back("strategy orders but no fills: no portfolio engine filling them");
     nlohmann::json chain_latency = nlohmann::json::object();
     for (Priority p : {Priority::kFlashCrash, Priority::kUrgent}) {
       if (chain.latency[lane_of(p)].count() > 0) {
@@ -663,17 +881,20 @@ BenchReport run_flash_crash(Router& router, const FlashCrashConfig& cfg, const s
   std::uint64_t lost_high = 0;
   for (Priority p : {Priority::kHigh, Priority::kUrgent, Priority::kFlashCrash}) lost_high += r.by_priority[lane_of(p)].lost;
   const std::size_t n_crashed = crashed();
-  const bool pass = lost_high == 0 && n_crashed > 0 && halted == n_crashed;
+  const bool fills_ok = r.extra["strategy"].value("fills_after_halt", std::uint64_t{0}) == 0;
+  const bool pass = lost_high == 0 && n_crashed > 0 && halted == n_crashed && fills_ok;
 
   r.extra["delivered_msgs_per_s"] = delivery_window_s > 0 ? static_cast<double>(unique) / delivery_window_s : 0.0;
   r.extra["drain_s"] = static_cast<double>(std::max<std::int64_t>(0, delivered_at - flood_end)) / 1e9;
   r.extra["first_warning_ms"] = summary_ms(first_warning);
   r.extra["halt_ms"] = summary_ms(halt);
   r.extra["chain_ms"] = summary_ms(chain_ms);
+  r.extra["strategy_stop_ms"] = summary_ms(strategy_stop);
   r.extra["tick_to_warning_ms"] = summary_ms(tick_to_warning);
   r.extra["chain_hops_ms"] = {{"tick_to_warning_published", summary_ms(hop_vpin)},
                               {"warning_to_halt_published", summary_ms(hop_risk)},
-                              {"halt_published_to_delivered", summary_ms(hop_deliver)}};
+                              {"halt_published_to_delivered", summary_ms(hop_deliver)},
+                              {"warning_to_strategy_stop_published", summary_ms(hop_strategy)}};
   r.extra["crash_symbols"] = cfg.symbols;
   r.extra["crashed_symbols"] = n_crashed;
   r.extra["halted_symbols"] = halted;
@@ -730,25 +951,30 @@ void print_flash_crash(const BenchReport& r, std::ostream& out, bool color) {
   auto cell = [](const nlohmann::json& v) { return v.is_number() ? format_fixed(v.get<double>(), 3) : std::string("-"); };
   for (const auto& [label, key] : {std::pair{"onset -> first warning", "first_warning_ms"},
                                    std::pair{"onset -> HALT", "halt_ms"},
+                                   std::pair{"onset -> strategy stop", "strategy_stop_ms"},
                                    std::pair{"chain: tick -> HALT", "chain_ms"},
                                    std::pair{"hop: tick -> warning", "tick_to_warning_ms"}}) {
+    if (!x.contains(key)) continue;
     const auto& s = x[key];
     t.add_row({label, cell(s["p50"]), cell(s["p99"]), cell(s["max"]), std::to_string(s["samples"].get<int>())});
   }
   for (const auto& [label, key] : {std::pair{"  vpin: tick -> warning out", "tick_to_warning_published"},
                                    std::pair{"  risk: warning out -> HALT out", "warning_to_halt_published"},
-                                   std::pair{"  bus: HALT out -> delivered", "halt_published_to_delivered"}}) {
+                                   std::pair{"  bus: HALT out -> delivered", "halt_published_to_delivered"},
+                                   std::pair{"  strategy: warning out -> stop out", "warning_to_strategy_stop_published"}}) {
+    if (!x["chain_hops_ms"].contains(key)) continue;
     const auto& s = x["chain_hops_ms"][key];
     t.add_row({label, cell(s["p50"]), cell(s["p99"]), cell(s["max"]), std::to_string(s["samples"].get<int>())});
   }
   t.print(out, color);
   out << "\n";
-  Table s({"symbol", "onset s", "warning ms", "HALT ms", "chain ms"});
+  Table s({"symbol", "onset s", "warning ms", "HALT ms", "stop ms", "chain ms"});
   for (const auto& row : x["symbols"]) {
     auto v = [&row](const char* k, int digits) {
       return row.contains(k) ? format_fixed(row[k].get<double>(), digits) : std::string("-");
     };
-    s.add_row({row["symbol"].get<std::string>(), v("onset_s", 3), v("first_warning_ms", 2), v("halt_ms", 2), v("chain_ms", 3)});
+    s.add_row({row["symbol"].get<std::string>(), v("onset_s", 3), v("first_warning_ms", 2), v("halt_ms", 2),
+               v("strategy_stop_ms", 2), v("chain_ms", 3)});
   }
   s.print(out, color);
   const auto& rs = x["risk_state"];
@@ -761,6 +987,17 @@ void print_flash_crash(const BenchReport& r, std::ostream& out, bool color) {
   } else {
     out << "  risk state: no change to HALTED seen during the run (it may have been HALTED already)\n";
   }
+  if (x.contains("strategy")) {
+    const auto& st = x["strategy"];
+    out << "  strategies: " << st.value("orders", 0) << " orders, " << st.value("fills", 0) << " filled, "
+        << st.value("cancels", 0) << " cancelled, " << st.value("stops", 0) << " stops";
+    if (st["first_stop_after_first_onset_ms"].is_number()) {
+      out << "; first stop " << format_fixed(st["first_stop_after_first_onset_ms"].get<double>(), 2)
+          << " ms after the first onset";
+    }
+    out << "; fills after the HALT: " << st.value("fills_after_halt", 0) << " (in flight as it went out: "
+        << st.value("in_flight_at_halt", 0) << "; after the instance's stop: " << st.value("fills_after_stop", 0) << ")\n";
+  }
   if (x.value("false_warnings", 0) > 0) {
     out << "  false warnings (calm buckets over the VPIN CDF threshold): " << x["false_warnings"].get<int>() << "\n";
   }
@@ -770,7 +1007,8 @@ void print_flash_crash(const BenchReport& r, std::ostream& out, bool color) {
   const char* off = color ? "\033[0m" : "";
   out << on << (pass ? "PASS" : "FAIL") << off << ": " << x["lost_high_and_above"].get<std::uint64_t>()
       << " lost at high and above; " << x["halted_symbols"].get<int>() << "/" << x["crashed_symbols"].get<int>()
-      << " crashed symbols halted\n";
+      << " crashed symbols halted; " << (x.contains("strategy") ? x["strategy"].value("fills_after_halt", 0) : 0)
+      << " fills after the HALT\n";
 }
 
 }  // namespace nautilus::cli

@@ -269,6 +269,8 @@ void run(const GlobalOptions& g, FlashCrashArgs& a) {
     if (r.extra.value("crashed_symbols", 0) == 0) {
       throw CliError(kExitFailure, "no symbol reached its crash before the run ended: no HALT to measure");
     }
+    const auto late = r.extra.value("strategy", nlohmann::json::object()).value("fills_after_halt", std::uint64_t{0});
+    if (late > 0) throw CliError(kExitFailure, std::to_string(late) + " strategy order(s) filled after the HALT");
     throw CliError(kExitFailure, "a crashed symbol was not halted: the crash chain broke");
   }
 }
