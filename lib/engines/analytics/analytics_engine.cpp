@@ -180,6 +180,7 @@ class AnalyticsEngine final : public Engine {
       equity_.reset();
       equity_at_tick_.reset();
       capital_.reset();
+      publish_slot_.reset();
       unattributed_sector_ = unattributed_strategy_ = 0.0;
       counters_ = {};
     }
@@ -188,14 +189,11 @@ class AnalyticsEngine final : public Engine {
     subscribe(BusKind::kEngine, "portfolio.fill.*", [this](const Message& m) { on_fill(m); });
     subscribe(BusKind::kEngine, "strategy.order.*", [this](const Message& m) { on_order(m); });
     subscribe(BusKind::kMarketData, std::string(kQuotePrefix) + "*", [this](const Message& m) { on_quote(m); });
+    // One timer: publishing right after a sample, never racing it at the same instant.
     sample_timer_.start(ctx.clock, settings_.sample_interval_ns, [this] { on_sample_tick(); });
-    publish_timer_.start(ctx.clock, settings_.publish_interval_ns, [this] { on_publish_tick(); });
   }
 
-  void on_stop() override {
-    sample_timer_.stop();
-    publish_timer_.stop();
-  }
+  void on_stop() override { sample_timer_.stop(); }
 
   nlohmann::json metrics() const override {
     std::lock_guard lock(mu_);
@@ -340,9 +338,24 @@ class AnalyticsEngine final : public Engine {
   }
 
   void on_sample_tick() {
-    std::lock_guard lock(mu_);
-    if (!equity_) return;
-    const std::int64_t t = now();
+    std::vector<std::shared_ptr<Message>> out;
+    {
+      std::lock_guard lock(mu_);
+      if (!equity_) return;
+      const std::int64_t t = now();
+      sample(t);
+      // The first sample, then the first of each publish_interval of the clock.
+      const std::int64_t slot = t / settings_.publish_interval_ns;
+      if (!publish_slot_ || slot != *publish_slot_) {
+        publish_slot_ = slot;
+        build_publications(t, out);
+      }
+    }
+    // Outside the lock: a full subscriber queue may block the publisher.
+    for (auto& m : out) publish(std::move(m));
+  }
+
+  void sample(std::int64_t t) {
     ++counters_.samples;
     portfolio_->curve.add_sample(t, *equity_);
     std::map<std::string, double> strategy_pnl;
@@ -412,23 +425,15 @@ class AnalyticsEngine final : public Engine {
 
   // ---- publishing and views ---------------------------------------------
 
-  void on_publish_tick() {
-    std::vector<std::shared_ptr<Message>> out;
-    {
-      std::lock_guard lock(mu_);
-      if (counters_.samples == 0) return;
-      const std::int64_t t = now();
-      nlohmann::json p = subject_json("portfolio", "portfolio", *portfolio_, t);
-      p["attribution"] = attribution_json();
-      out.push_back(make_message("analytics.performance.portfolio", MessageType::kPerformanceMetric, p.dump()));
-      for (const auto& [name, tracker] : strategies_) {
-        out.push_back(make_message("analytics.performance." + name, MessageType::kPerformanceMetric,
-                                   subject_json("strategy", name, *tracker, t).dump()));
-      }
-      counters_.published += out.size();
+  void build_publications(std::int64_t t, std::vector<std::shared_ptr<Message>>& out) {
+    nlohmann::json p = subject_json("portfolio", "portfolio", *portfolio_, t);
+    p["attribution"] = attribution_json();
+    out.push_back(make_message("analytics.performance.portfolio", MessageType::kPerformanceMetric, p.dump()));
+    for (const auto& [name, tracker] : strategies_) {
+      out.push_back(make_message("analytics.performance." + name, MessageType::kPerformanceMetric,
+                                 subject_json("strategy", name, *tracker, t).dump()));
     }
-    // Outside the lock: a full subscriber queue may block the publisher.
-    for (auto& m : out) publish(std::move(m));
+    counters_.published += out.size();
   }
 
   static nlohmann::json subject_json(const char* subject, const std::string& name, const PerformanceTracker& t,
@@ -490,8 +495,9 @@ class AnalyticsEngine final : public Engine {
   CarinoLinker sector_link_, strategy_link_;
   double unattributed_sector_ = 0.0, unattributed_strategy_ = 0.0;
   std::optional<double> equity_, equity_at_tick_, capital_;
+  std::optional<std::int64_t> publish_slot_;
   Counters counters_;
-  PeriodicTimer sample_timer_, publish_timer_;
+  PeriodicTimer sample_timer_;
 };
 
 }  // namespace

@@ -12,8 +12,9 @@
 //             marketdata  marketdata.real_time.quote.*  {bid, ask}: marks of held symbols
 //                                                 between fills (long at the bid, short at the ask,
 //                                                 as the portfolio's book)
-// Publishes   analytics.performance.portfolio   performance_metric, normal, every publish_interval
-//             analytics.performance.<strategy>  once something was sampled:
+// Publishes   analytics.performance.portfolio   performance_metric, normal, right after the first
+//             analytics.performance.<strategy>  sample and then after the first sample of each
+//                                               publish_interval of the engine clock:
 //               {subject, name, time_ns, equity, interval: {returns, sharpe, sortino, ...},
 //                daily: {...}, trades: {win_rate, profit_factor, turnover, ...},
 //                undefined: {"interval.sharpe": "zero variance", ...}, attribution? (portfolio)}

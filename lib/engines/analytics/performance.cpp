@@ -25,20 +25,19 @@ double inverse_normal_cdf(double p) {
                                  -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
   static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
                                  3.754408661907416e+00};
+  // Φ(x) near 1 is 1 − tiny: work in the lower tail, where erfc keeps every digit
+  // (1 − p is exact for p ≥ 1/2).
+  if (p > 0.5) return -inverse_normal_cdf(1.0 - p);
   constexpr double kLow = 0.02425;
   double x = 0.0;
   if (p < kLow) {
     const double q = std::sqrt(-2.0 * std::log(p));
     x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
         ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
-  } else if (p <= 1.0 - kLow) {
+  } else {
     const double q = p - 0.5, r = q * q;
     x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
-  } else {
-    const double q = std::sqrt(-2.0 * std::log1p(-p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
   }
   const double e = 0.5 * std::erfc(-x / kSqrt2) - p;
   const double u = e * kSqrt2Pi * std::exp(0.5 * x * x);
@@ -155,29 +154,27 @@ void EquityCurve::add_sample(std::int64_t time_ns, double equity) {
     ++refused_;
     return;
   }
-  ++samples_;
-  equity_sum_ += equity;
-  if (!first_) first_ = equity;
-  if (last_ && *last_ > 0.0 && equity > 0.0) {
-    interval_.add(equity / *last_ - 1.0);
-  } else if (last_) {
-    ++refused_;  // a return from or to a non-positive equity is undefined
-  }
-  last_ = equity;
-
   // Floor division: a time before the epoch still falls in its own day.
   const std::int64_t day = time_ns >= 0 ? time_ns / kNsPerDay : -((-time_ns + kNsPerDay - 1) / kNsPerDay);
-  if (!day_) {
+  if (!last_) {
+    first_ = day_base_ = equity;
     day_ = day;
-    day_close_ = equity;
-    return;
+  } else {
+    if (*last_ > 0.0 && equity > 0.0) {
+      interval_.add(equity / *last_ - 1.0);
+    } else {
+      ++refused_;  // a return from or to a non-positive equity is undefined
+    }
+    if (day != *day_) {
+      // The first sample of a new day: the previous sample was the old day's close.
+      if (*day_base_ > 0.0 && *last_ > 0.0) daily_.add(*last_ / *day_base_ - 1.0);
+      day_base_ = *last_;
+      day_ = day;
+    }
   }
-  if (day != *day_) {
-    // This sample is the first of a new day: the previous sample closed the old one.
-    if (*day_close_ > 0.0 && equity > 0.0) daily_.add(equity / *day_close_ - 1.0);
-    day_ = day;
-    day_close_ = equity;
-  }
+  ++samples_;
+  equity_sum_ += equity;
+  last_ = equity;
 }
 
 // ---- TradeStats ----------------------------------------------------------

@@ -100,10 +100,12 @@ class ReturnSeries {
   std::vector<double> sorted_;    // the same values ascending
 };
 
-// An equity curve sampled at a fixed interval and once a day (the first sample
-// of each UTC day of the sample clock closes the previous day). Each sample
-// after the first gives a return E_t / E_{t−1} − 1; a sample at or below zero
-// (or following one) gives none and is counted.
+// An equity curve sampled at a fixed interval, and per UTC day of the sample
+// clock. Each sample after the first gives an interval return E_t / E_{t−1} − 1;
+// a day's return is its last sample over the previous day's last (the first
+// sample of the curve for the first day), known when the next day's first
+// sample arrives. A return from or to an equity at or below zero is undefined:
+// skipped and counted.
 class EquityCurve {
  public:
   EquityCurve(SeriesConfig interval, SeriesConfig daily);
@@ -119,7 +121,7 @@ class EquityCurve {
 
  private:
   ReturnSeries interval_, daily_;
-  std::optional<double> last_, first_, day_close_;
+  std::optional<double> last_, first_, day_base_;
   std::optional<std::int64_t> day_;
   double equity_sum_ = 0.0;
   std::size_t samples_ = 0, refused_ = 0;
