@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "marketdata/sources/synthetic_fundamentals.h"
+
 namespace nautilus::md {
 
 std::string trade_json(const SyntheticTrade& t) {
@@ -40,7 +42,8 @@ SyntheticSource::SyntheticSource(SyntheticSourceConfig config, std::shared_ptr<S
   info_.name = std::move(config.name);
   info_.kind = "synthetic";
   info_.priority = config.priority;
-  info_.types = {DataType::kTick, DataType::kQuote, DataType::kTrade, DataType::kBar, DataType::kLevel2};
+  info_.types = {DataType::kTick, DataType::kQuote, DataType::kTrade, DataType::kBar, DataType::kLevel2,
+                 DataType::kFundamental};
   info_.rate_limit = config.rate_limit;
 }
 
@@ -107,6 +110,12 @@ FetchResult SyntheticSource::fetch(std::string_view symbol, DataType type, std::
       auto b = feed_->book_at(symbol, now_ns);
       d->as_of_ns = b.ts_ns;
       d->payload = book_json(b);
+      break;
+    }
+    case DataType::kFundamental: {  // synthetic_fundamentals.h: market cap at today's price
+      const double start = feed_->price_at(symbol, feed_->config().start_ns);
+      d->payload = fundamental_json(synthetic_fundamental(feed_->config().seed, symbol, start),
+                                    feed_->price_at(symbol, now_ns), now_ns);
       break;
     }
     default:

@@ -1,5 +1,6 @@
 // The `synthetic` source: serves tick, quote, trade, bar and level2 from a
-// SyntheticFeed at the hub's clock time. Always available, the embedded
+// SyntheticFeed at the hub's clock time, and fundamental data
+// (synthetic_fundamentals.h: sector, shares, book value, market cap). Always available, the embedded
 // default. Scripted outages make a source fail on cue, so breaker and fallback
 // behaviour can be exercised with real sources instead of mocks.
 #pragma once
