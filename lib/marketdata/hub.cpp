@@ -544,7 +544,7 @@ void Hub::add_source(std::unique_ptr<Source> source, std::optional<BreakerConfig
     auto& chain = impl_->chains[static_cast<std::size_t>(t)];
     chain.clear();
     for (const auto& s : impl_->slots) {
-      if (s->source->info().supports(t)) chain.push_back(s.get());
+      if (s->source->info().supports(t) && s->source->info().disabled.empty()) chain.push_back(s.get());
     }
   }
 }
@@ -593,7 +593,10 @@ std::vector<SourceStatus> Hub::sources() const {
       std::lock_guard el(s->err_mu);
       st.last_error = s->last_error;
     }
-    if (st.breaker == BreakerState::kOpen) {
+    st.budget = s->limiter.available(now);
+    if (!info.disabled.empty()) {
+      st.health = "disabled (" + info.disabled + ")";
+    } else if (st.breaker == BreakerState::kOpen) {
       st.health = "down";
     } else if (st.breaker == BreakerState::kHalfOpen || s->last_failed.load()) {
       st.health = "degraded";
@@ -695,6 +698,7 @@ nlohmann::json to_json(const SourceStatus& s, std::int64_t) {
           {"priority", s.priority},
           {"types", types},
           {"rate_limit", limit},
+          {"budget", s.budget < 0 ? nlohmann::json(nullptr) : nlohmann::json(s.budget)},
           {"health", s.health},
           {"breaker", to_string(s.breaker)},
           {"breaker_opened", s.breaker_opened},

@@ -80,7 +80,8 @@ struct SourceStatus {
   int priority = 0;
   std::vector<DataType> types;
   RateLimit rate_limit;
-  std::string health;              // "healthy", "degraded", "down"
+  std::string health;              // "healthy", "degraded", "down", "disabled (<why>)"
+  std::int64_t budget = -1;        // calls the rate limit allows right now (-1: unlimited)
   BreakerState breaker = BreakerState::kClosed;
   std::uint64_t breaker_opened = 0;
   std::uint64_t calls = 0, successes = 0, errors = 0, not_found = 0;

@@ -5,7 +5,7 @@
 
 namespace nautilus::md {
 namespace {
-constexpr std::int64_t kUnitsPerCall = 1'000'000'000'000;  // 1e9 ns x 1000 (milli-calls)
+constexpr std::int64_t kUnitsPerCall = 1'000'000'000'000'000;  // 1e9 ns x 1e6 (micro-calls)
 }
 
 RateLimiter::RateLimiter(RateLimit limit) : limit_(limit) {
@@ -13,12 +13,12 @@ RateLimiter::RateLimiter(RateLimit limit) : limit_(limit) {
     limit_.per_second = 0;
     return;
   }
-  milli_rate_ = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(std::min(limit_.per_second, 1e9) * 1000.0)));
+  micro_rate_ = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(std::min(limit_.per_second, 1e9) * 1e6)));
   burst_ = static_cast<std::int64_t>(std::max(1.0, std::floor(std::min(limit_.burst, 1e9))));
 }
 
 RateLimiter::Wide RateLimiter::units(std::int64_t now_ns) const {
-  return static_cast<Wide>(now_ns - origin_ns_) * milli_rate_;
+  return static_cast<Wide>(now_ns - origin_ns_) * micro_rate_;
 }
 
 bool RateLimiter::try_acquire(std::int64_t now_ns) {
@@ -44,7 +44,17 @@ std::int64_t RateLimiter::wait_ns(std::int64_t now_ns) const {
   const Wide tolerance = static_cast<Wide>(burst_ - 1) * kUnitsPerCall;
   const Wide wait = std::max(tat_, now) - tolerance - now;
   if (wait <= 0) return 0;
-  return static_cast<std::int64_t>((wait + milli_rate_ - 1) / milli_rate_);  // round up to whole ns
+  return static_cast<std::int64_t>((wait + micro_rate_ - 1) / micro_rate_);  // round up to whole ns
+}
+
+std::int64_t RateLimiter::available(std::int64_t now_ns) const {
+  if (limit_.unlimited()) return -1;
+  std::lock_guard lock(mu_);
+  if (!started_) return burst_;
+  const Wide now = units(now_ns);
+  const Wide owed = std::max(tat_, now) - now;  // units still to drain
+  const Wide used = (owed + kUnitsPerCall - 1) / kUnitsPerCall;
+  return std::max<std::int64_t>(0, burst_ - static_cast<std::int64_t>(used));
 }
 
 }  // namespace nautilus::md

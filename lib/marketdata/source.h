@@ -53,6 +53,9 @@ struct SourceInfo {
   std::vector<DataType> types;      // what it serves
   RateLimit rate_limit;             // the provider's documented limit
   bool requires_api_key = false;
+  // Non-empty: why the source is switched off (e.g. "no key"). The hub lists
+  // it with health "disabled (<why>)" and leaves it out of every chain.
+  std::string disabled;
 
   bool supports(DataType t) const;
 };
