@@ -14,7 +14,9 @@
 #include "engines/config_reader.h"
 #include "core/periodic_timer.h"
 #include "marketdata/redis_shared_cache.h"
+#include "marketdata/sources/http_source.h"
 #include "marketdata/sources/replay_source.h"
+#include "marketdata/sources/synthetic_fundamentals.h"
 #include "marketdata/sources/synthetic_source.h"
 
 namespace nautilus::md {
@@ -24,6 +26,11 @@ constexpr std::int64_t kMs = 1'000'000;
 constexpr std::size_t kMaxSymbolsPerRequest = 1000;
 constexpr std::size_t kMaxStreamedSymbols = 10'000;
 const std::vector<std::string> kDefaultSymbols = {"AAPL", "MSFT", "SPY", "ES", "BTCUSD"};
+// What a synthetic source without `symbols` serves (nautilusd.conf(5)).
+const std::vector<std::string> kDefaultUniverse = {
+    "AAPL", "MSFT", "GOOGL", "AMZN", "META", "NVDA", "TSLA", "JPM", "BAC", "XOM", "JNJ", "PG", "V", "MA", "UNH",
+    "HD",   "KO",   "PEP",   "IBM",  "INTC", "AMD",  "NFLX", "DIS", "SPY", "QQQ", "IWM", "DIA", "ES", "NQ", "CL",
+    "GC",   "ZN",   "BTCUSD", "ETHUSD", "EURUSD", "USDJPY", "GBPUSD"};
 
 MessageType message_type_of(DataType t) {
   switch (t) {
@@ -128,14 +135,51 @@ RateLimit rate_limit_of(ConfigReader& r) {
   return rl;
 }
 
+// An HTTP provider's table: every key but `kind` defaults to the provider's
+// documented values (http_providers()).
+std::unique_ptr<Source> make_http_source_from(const HttpProvider& p, ConfigReader& r) {
+  HttpSourceConfig c;
+  c.kind = std::string(p.kind);
+  c.name = r.string("name", std::string(p.kind));
+  c.key = r.string("key", "");
+  c.base_url = r.string("base_url", std::string(p.base_url));
+  c.aux_url = r.string("aux_url", std::string(p.aux_url));
+  if (r.has("priority")) c.priority = static_cast<int>(r.integer("priority", p.priority, -1'000'000, 1'000'000));
+  if (r.has("rate_per_s") || r.has("burst")) {
+    RateLimit rl;
+    rl.per_second = r.number("rate_per_s", p.rate_limit.per_second, 0.0, 1e9);
+    rl.burst = r.number("burst", std::max(1.0, p.rate_limit.burst), 1.0, 1e9);
+    c.rate_limit = rl;
+  }
+  c.http.timeout_ms = r.integer("timeout_ms", c.http.timeout_ms, 1, 600'000);
+  c.http.connect_timeout_ms = std::min(c.http.timeout_ms, r.integer("connect_timeout_ms", c.http.connect_timeout_ms, 1, 600'000));
+  c.http.max_body_bytes = static_cast<std::size_t>(
+      r.integer("max_body_bytes", p.kind == "edgar" ? 64 << 20 : static_cast<std::int64_t>(c.http.max_body_bytes), 1024, 1LL << 32));
+  c.user_agent_set = r.has("user_agent");
+  c.http.user_agent = r.string("user_agent", c.http.user_agent);
+  c.http.verify_tls = r.boolean("verify_tls", true);
+  c.observations = r.integer("observations", c.observations, 1, 100'000);
+  c.bar_interval = r.string("bar_interval", "");
+  for (const char* url_key : {"base_url", "aux_url"}) {
+    std::string url = url_key == std::string_view("base_url") ? c.base_url : c.aux_url;
+    if (!url.empty() && !url.starts_with("http://") && !url.starts_with("https://")) {
+      r.problem(url_key, "must start with http:// or https://");
+    }
+  }
+  return make_http_source(std::move(c));
+}
+
 // Reads one [[engines.marketdata.sources]] table; nullptr when it has problems.
-std::unique_ptr<Source> make_source(Clock& clock, ConfigReader& r) {
+std::unique_ptr<Source> make_source(Clock& clock, ConfigReader& r, const std::vector<std::string>& stream_symbols) {
   const std::size_t problems_before = r.problems().size();
-  std::string kind = r.one_of("kind", "synthetic", {"synthetic", "replay"});
+  std::string kind = r.one_of("kind", "synthetic",
+                              {"synthetic", "replay", "ibkr", "alphavantage", "yahoo", "fred", "tradingeconomics",
+                               "dbnomics", "edgar"});
   if (r.problems().size() != problems_before) {  // an unknown kind: its other keys mean nothing
     for (const auto& k : r.keys()) r.accept(k);
     return nullptr;
   }
+  if (const HttpProvider* provider = find_http_provider(kind)) return make_http_source_from(*provider, r);
   if (kind == "synthetic") {
     SyntheticSourceConfig c;
     c.name = r.string("name", "synthetic");
@@ -161,6 +205,13 @@ std::unique_ptr<Source> make_source(Clock& clock, ConfigReader& r) {
     }
     for (const auto& sym : config_list(r, "symbols", {})) c.symbols.insert(sym);
     for (const auto& sym : config_list(r, "symbol", {})) c.symbols.insert(sym);
+    // No `symbols`: the default universe plus what the engine streams. An
+    // unknown symbol is "not found", never an invented price.
+    if (c.symbols.empty()) {
+      c.symbols.insert(kDefaultUniverse.begin(), kDefaultUniverse.end());
+      c.symbols.insert(synthetic_universe().begin(), synthetic_universe().end());  // the fundamentals' universe
+      c.symbols.insert(stream_symbols.begin(), stream_symbols.end());
+    }
     return std::make_unique<SyntheticSource>(c);
   }
   ReplayConfig c;
@@ -223,6 +274,7 @@ class MarketDataEngine final : public Engine {
   nlohmann::json command(std::string_view cmd, const nlohmann::json& args) override {
     if (cmd == "get") return cmd_get(args);
     if (cmd == "sources") return cmd_sources();
+    if (cmd == "probe") return cmd_probe();
     if (cmd == "stats") return cmd_stats();
     if (cmd == "subscribe" || cmd == "unsubscribe") {
       auto symbols = string_list(args, "symbols", "symbol");
@@ -441,6 +493,37 @@ class MarketDataEngine final : public Engine {
     return {{"sources", list}, {"chains", chains}};
   }
 
+  // One real call per enabled HTTP source (its provider's probe symbol,
+  // through the hub so limits and breakers apply), for checking keys.
+  nlohmann::json cmd_probe() {
+    auto hub = running_hub();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& st : hub->sources()) {
+      nlohmann::json row = {{"name", st.name}, {"kind", st.kind}};
+      auto* http = dynamic_cast<HttpSource*>(hub->find_source(st.name));
+      if (http == nullptr) {
+        row["result"] = "skipped";
+        row["message"] = "not an HTTP source";
+      } else if (!http->info().disabled.empty()) {
+        row["result"] = "disabled";
+        row["message"] = st.health;
+      } else {
+        GetOptions opt;
+        opt.client = "probe";
+        opt.source = st.name;
+        opt.fresh = true;
+        const HttpProvider& p = http->provider();
+        GetResult r = hub->get(p.probe_symbol, p.probe_type, opt);
+        row["symbol"] = p.probe_symbol;
+        row["type"] = to_string(p.probe_type);
+        row["result"] = r.ok() ? std::string("ok") : std::string(to_string(r.error));
+        row["message"] = r.message;
+      }
+      list.push_back(row);
+    }
+    return {{"probes", list}};
+  }
+
   nlohmann::json cmd_stats() {
     auto hub = running_hub();
     nlohmann::json j = to_json(hub->stats());
@@ -547,9 +630,17 @@ std::unique_ptr<Hub> read_hub_config(Clock& clock, ConfigReader& r) {
   }
   auto hub = std::make_unique<Hub>(clock, hc);
   if (shared) hub->set_shared_cache(std::move(shared));
+  std::vector<std::string> stream_symbols = kDefaultSymbols;
+  if (const nlohmann::json& listed = r.raw("symbols"); listed.is_array() || listed.is_string()) {
+    try {
+      stream_symbols = string_list(nlohmann::json{{"symbols", listed}}, "symbols", "symbols");
+    } catch (const std::invalid_argument&) {
+      // read_stream_config() reports what is wrong with the list
+    }
+  }
   auto source_readers = r.tables("sources");
   for (std::size_t i = 0; i < source_readers.size(); ++i) {
-    auto src = make_source(clock, source_readers[i]);
+    auto src = make_source(clock, source_readers[i], stream_symbols);
     if (!src) continue;
     try {
       hub->add_source(std::move(src));
@@ -560,7 +651,7 @@ std::unique_ptr<Hub> read_hub_config(Clock& clock, ConfigReader& r) {
   if (hub->sources().empty()) {
     static const nlohmann::json kDefaultSource = nlohmann::json::object();
     ConfigReader none(kDefaultSource);
-    hub->add_source(make_source(clock, none));
+    hub->add_source(make_source(clock, none, stream_symbols));
   }
   return hub;
 }
