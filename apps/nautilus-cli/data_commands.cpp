@@ -1,5 +1,5 @@
-// nautilus data get SYMBOL... | data sources | data stats: the market data hub
-// through the daemon's control API (the hub's engine commands).
+// nautilus data get SYMBOL... | data sources [--probe] | data stats: the market
+// data hub through the daemon's control API (the hub's engine commands).
 #include <iostream>
 #include <sstream>
 
@@ -26,7 +26,28 @@ std::string num(const nlohmann::json& j, const char* key, int digits = 2) {
 // One line a person can read; --json has the whole object.
 std::string summary(const std::string& type, const nlohmann::json& d) {
   if (!d.is_object()) return d.dump();
-  if (type == "quote") return num(d, "bid") + " x " + num(d, "ask") + "  (" + num(d, "bid_size", 0) + " x " + num(d, "ask_size", 0) + ")";
+  if (type == "quote" && d.contains("bid") && d["bid"].is_number()) {
+    return num(d, "bid") + " x " + num(d, "ask") + "  (" + num(d, "bid_size", 0) + " x " + num(d, "ask_size", 0) + ")";
+  }
+  if (type == "quote") {  // providers without a book (Alpha Vantage, Yahoo): last price and the day's change
+    return num(d, "price") + "  " + num(d, "change") + " (" + num(d, "change_pct") + "%)";
+  }
+  if (type == "economic") {
+    return num(d, "value", 4) + "  on " + d.value("date", std::string("-")) +
+           (d.value("units", std::string()).empty() ? "" : "  " + d.value("units", std::string()));
+  }
+  if (type == "fundamental" && d.contains("facts") && d["facts"].is_object()) {
+    std::string s = d.value("entity", std::string());
+    for (const char* k : {"NetIncomeLoss", "Revenues", "EntityCommonStockSharesOutstanding"}) {
+      if (d["facts"].contains(k)) s += std::string("  ") + k + " " + format_count(d["facts"][k].value("value", 0.0));
+    }
+    return s.size() > 100 ? s.substr(0, 97) + "..." : s;
+  }
+  if (type == "news" && d.contains("filings") && d["filings"].is_array() && !d["filings"].empty()) {
+    const auto& f = d["filings"][0];
+    return std::to_string(d["filings"].size()) + " filings, latest " + f.value("form", std::string()) + " filed " +
+           f.value("filed", std::string());
+  }
   if (type == "trade") return num(d, "size", 0) + " @ " + num(d, "price") + (d.contains("side") ? " " + d["side"].get<std::string>() : "");
   if (type == "tick") return num(d, "price");
   if (type == "bar") {
@@ -93,20 +114,44 @@ std::string limit_text(const nlohmann::json& s) {
          format_fixed(l.value("burst", 1.0), 0);
 }
 
-void run_sources(const GlobalOptions& g) {
+// One real call per enabled HTTP source; exits 1 when any of them failed.
+void run_probe(const GlobalOptions& g) {
+  nlohmann::json body;
+  with_daemon([&] { body = connect_daemon(g).post("/api/v1/engines/marketdata/command/probe", nlohmann::json::object()).body; });
+  if (g.json) {
+    std::cout << body.dump() << "\n";
+  } else {
+    Table t({"SOURCE", "KIND", "PROBE", "RESULT", "MESSAGE"});
+    for (const auto& p : body["probes"]) {
+      std::string probe = p.contains("symbol") ? p.value("type", "") + " " + p.value("symbol", "") : "-";
+      t.add_row({p.value("name", ""), p.value("kind", ""), probe, p.value("result", ""), p.value("message", "")});
+    }
+    t.print(std::cout, g.color());
+  }
+  std::size_t failed = 0;
+  for (const auto& p : body["probes"]) {
+    std::string r = p.value("result", "");
+    if (r != "ok" && r != "skipped" && r != "disabled") ++failed;
+  }
+  if (failed > 0) throw CliError(kExitFailure, std::to_string(failed) + " source probe(s) failed");
+}
+
+void run_sources(const GlobalOptions& g, bool probe) {
+  if (probe) return run_probe(g);
   nlohmann::json body;
   with_daemon([&] { body = connect_daemon(g).get("/api/v1/marketdata/sources").body; });
   if (g.json) {
     std::cout << body.dump() << "\n";
     return;
   }
-  Table t({"SOURCE", "KIND", "PRIORITY", "LIMIT", "HEALTH", "BREAKER", "CALLS", "ERRORS", "LIMITED", "P99", "TYPES"});
+  Table t({"SOURCE", "KIND", "PRIORITY", "LIMIT", "BUDGET", "HEALTH", "BREAKER", "CALLS", "ERRORS", "LIMITED", "P99", "TYPES"});
   for (const auto& s : body["sources"]) {
     std::string types;
     for (const auto& ty : s["types"]) types += (types.empty() ? "" : ",") + ty.get<std::string>();
     const auto& lat = s["latency"];
     std::string p99 = lat.value("count", 0) > 0 ? format_fixed(lat.value("p99_us", 0.0), 1) + "us" : "-";
-    t.add_row({s.value("name", ""), s.value("kind", ""), std::to_string(s.value("priority", 0)), limit_text(s),
+    std::string budget = s.contains("budget") && s["budget"].is_number() ? std::to_string(s["budget"].get<long long>()) : "-";
+    t.add_row({s.value("name", ""), s.value("kind", ""), std::to_string(s.value("priority", 0)), limit_text(s), budget,
                s.value("health", ""), s.value("breaker", ""), format_count(s.value("calls", 0.0)),
                format_count(s.value("errors", 0.0)), format_count(s.value("rate_limited", 0.0)), p99, types});
   }
@@ -168,14 +213,16 @@ void add_data_commands(CLI::App& app, GlobalOptions& g) {
   auto a = std::make_shared<GetArgs>();
   auto* get = data->add_subcommand("get", "Cached (or fresh) market data for symbols");
   get->add_option("symbols", a->symbols, "Symbols, e.g. AAPL MSFT")->required();
-  get->add_option("-t,--type", a->types, "tick, quote, trade, bar, level2, news, fundamental, economic (repeatable; default quote)")
+  get->add_option("-t,--type", a->types, "tick, quote, trade, bar, level2, news (EDGAR filings), fundamental, economic (repeatable; default quote)")
       ->delimiter(',');
   get->add_option("-s,--source", a->source, "Only this source (see `nautilus data sources`)");
   get->add_flag("--fresh", a->fresh, "Bypass the cache: always call the source");
   get->callback([&g, a] { run_get(g, *a); });
 
-  auto* sources = data->add_subcommand("sources", "Sources: priority, rate limit, health, breaker, calls");
-  sources->callback([&g] { run_sources(g); });
+  auto* sources = data->add_subcommand("sources", "Sources: priority, rate limit, budget left, health, breaker, calls");
+  auto probe = std::make_shared<bool>(false);
+  sources->add_flag("--probe", *probe, "Make one real call per enabled HTTP source (checks keys)");
+  sources->callback([&g, probe] { run_sources(g, *probe); });
 
   auto* stats = data->add_subcommand("stats", "Hub metrics: hit rate, upstream calls made and saved, latency");
   stats->callback([&g] { run_stats(g); });

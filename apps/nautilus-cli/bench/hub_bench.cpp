@@ -212,12 +212,14 @@ void print_latency(const nlohmann::json& r, bool color) {
 
 }  // namespace
 
+void run_hub_providers_bench(int clients, int symbols, int seconds, bool prefetch, const GlobalOptions& g);  // hub_providers_bench.cpp
+
 void add_hub_bench_command(CLI::App& app, GlobalOptions& g) {
   CLI::App* bench = app.get_subcommand("bench");
   auto a = std::make_shared<HubBenchArgs>();
   auto* hub = bench->add_subcommand("hub", "The market data hub in-process: consolidation and cached get latency");
-  hub->add_option("scenario", a->scenario, "consolidation, latency or all")
-      ->check(CLI::IsMember({"consolidation", "latency", "all"}))
+  hub->add_option("scenario", a->scenario, "consolidation, latency, providers (HTTP adapters on fixture servers) or all")
+      ->check(CLI::IsMember({"consolidation", "latency", "providers", "all"}))
       ->capture_default_str();
   hub->add_option("--clients", a->clients, "Engine clients")->check(CLI::Range(1, 1000))->capture_default_str();
   hub->add_option("--symbols", a->symbols, "Symbols each client asks for")->check(CLI::Range(1, 10000))->capture_default_str();
@@ -232,6 +234,7 @@ void add_hub_bench_command(CLI::App& app, GlobalOptions& g) {
       if (g.json) std::cout << r.dump() << "\n";
       else print_consolidation(r, g.color());
     }
+    if (which == "providers") return run_hub_providers_bench(a->clients, a->symbols, a->seconds, a->prefetch, g);
     if (which == "latency" || which == "all") {
       if (!g.json && which == "all") std::cout << "\n";
       auto r = run_latency(*a);
