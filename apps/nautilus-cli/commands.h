@@ -10,6 +10,7 @@ namespace nautilus::cli {
 
 void add_bench_commands(CLI::App& app, GlobalOptions& global);
 void add_control_commands(CLI::App& app, GlobalOptions& global);  // status, engine
+void add_collateral_commands(CLI::App& app, GlobalOptions& global); // collateral show
 void add_bus_commands(CLI::App& app, GlobalOptions& global);      // bus publish|subscribe
 void add_data_commands(CLI::App& app, GlobalOptions& global);     // data get|sources|stats
 void add_hub_bench_command(CLI::App& app, GlobalOptions& global); // bench hub (after add_bench_commands)
