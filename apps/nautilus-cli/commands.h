@@ -8,11 +8,13 @@
 
 namespace nautilus::cli {
 
+void add_analytics_commands(CLI::App& app, GlobalOptions& global); // analytics report
 void add_bench_commands(CLI::App& app, GlobalOptions& global);
-void add_control_commands(CLI::App& app, GlobalOptions& global);  // status, engine
 void add_collateral_commands(CLI::App& app, GlobalOptions& global); // collateral show
+void add_control_commands(CLI::App& app, GlobalOptions& global);  // status, engine
 void add_bus_commands(CLI::App& app, GlobalOptions& global);      // bus publish|subscribe
 void add_data_commands(CLI::App& app, GlobalOptions& global);     // data get|sources|stats
+void add_history_commands(CLI::App& app, GlobalOptions& global); // data history, events (after add_data_commands)
 void add_hub_bench_command(CLI::App& app, GlobalOptions& global); // bench hub (after add_bench_commands)
 void add_portfolio_commands(CLI::App& app, GlobalOptions& global); // portfolio show|positions|pnl|optimize|rebalance
 void add_risk_commands(CLI::App& app, GlobalOptions& global);     // risk check|state|halt|resume

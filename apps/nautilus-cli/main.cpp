@@ -78,11 +78,13 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "No diagnostics on stderr (data and errors are still printed)");
   app.add_flag("--no-color", g.no_color, "No colours (also NO_COLOR)");
 
+  add_analytics_commands(app, g);
   add_bench_commands(app, g);
-  add_control_commands(app, g);
   add_collateral_commands(app, g);
+  add_control_commands(app, g);
   add_bus_commands(app, g);
   add_data_commands(app, g);
+  add_history_commands(app, g);
   add_hub_bench_command(app, g);
   add_portfolio_commands(app, g);
   add_risk_commands(app, g);

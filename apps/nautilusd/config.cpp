@@ -91,6 +91,18 @@ void check_bus_url(Checker& c, const toml::node* n, const std::string& where, co
 
 }  // namespace
 
+// One 3-bar momentum instance over the hub's default streamed symbols, sized
+// by notional so that BTCUSD and SPY carry the same risk.
+static nlohmann::json default_strategy_config() {
+  return {{"instances",
+           nlohmann::json::array({{{"name", "momentum"},
+                                   {"kind", "momentum"},
+                                   {"symbols", {"AAPL", "MSFT", "SPY", "ES", "BTCUSD"}},
+                                   {"interval", "1s"},
+                                   {"params", {{"lookback", 3}}},
+                                   {"sizing", {{"mode", "notional"}, {"notional", 10000}}}}})}};
+}
+
 std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
   // The embedded default: the hub streaming a handful of synthetic symbols and
   // the engines that read it, in dependency order (the start order).
@@ -99,7 +111,10 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
     if (!registry.find(kind)) continue;
     EngineSpec spec;
     spec.name = spec.kind = kind;
-    // Each engine's own defaults, so adding an empty [engines.vpin] changes nothing.
+    // Each engine's own defaults, so adding an empty [engines.vpin] changes
+    // nothing; but a strategy engine without instances trades nothing, so the
+    // embedded default trades the streamed symbols on paper (nautilusd(8)).
+    if (spec.kind == "strategy") spec.config = default_strategy_config();
     out.push_back(std::move(spec));
   }
   return out;
@@ -131,7 +146,7 @@ DaemonConfig load_config(const std::string& path, const EngineRegistry& registry
     throw ConfigError({path + ": " + e.what()});
   }
   Checker c(path);
-  c.unknown_keys(root, "(top level)", {"daemon", "bus", "control", "supervisor", "engines"});
+  c.unknown_keys(root, "(top level)", {"daemon", "bus", "control", "supervisor", "engines", "store", "recorder"});
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
     if (!n) return nullptr;
@@ -177,6 +192,56 @@ DaemonConfig load_config(const std::string& path, const EngineRegistry& registry
     c.get(*k, "control", "max_connections", cfg.max_connections);
     c.get(*k, "control", "max_body_bytes", cfg.max_body_bytes);
     if (cfg.max_connections == 0) c.error(c.node(*k, "max_connections"), "control.max_connections", "must be at least 1");
+  }
+  if (auto st = section("store")) {
+    c.unknown_keys(*st, "store", {"url", "retention_days"});
+    c.get(*st, "store", "url", cfg.store_url);
+    c.get(*st, "store", "retention_days", cfg.recorder.retention_days);
+    const std::string& u = cfg.store_url;
+    if (!u.empty() && !u.starts_with("sqlite:") && !u.starts_with("postgresql://") && !u.starts_with("postgres://")) {
+      c.error(c.node(*st, "url"), "store.url", "unknown store URL (expected sqlite:PATH or postgresql://user@host:port/db)");
+    }
+  }
+  if (auto r = section("recorder")) {
+    c.unknown_keys(*r, "recorder", {"enabled", "topics", "trades", "quotes", "batch_size", "flush_interval_ms",
+                                    "queue_capacity"});
+    store::RecorderConfig& rc = cfg.recorder;
+    bool trades = false, quotes = false;
+    std::int64_t interval_ms = rc.flush_interval.count();
+    c.get(*r, "recorder", "enabled", cfg.recorder_enabled);
+    c.get(*r, "recorder", "trades", trades);
+    c.get(*r, "recorder", "quotes", quotes);
+    c.get(*r, "recorder", "batch_size", rc.batch_size);
+    c.get(*r, "recorder", "flush_interval_ms", interval_ms);
+    c.get(*r, "recorder", "queue_capacity", rc.queue_capacity);
+    rc.flush_interval = std::chrono::milliseconds(interval_ms);
+    if (const toml::node* n = c.node(*r, "topics")) {
+      if (!n->is_array()) {
+        c.error(n, "recorder.topics", "must be an array of topic patterns");
+      } else {
+        rc.topics.clear();
+        std::size_t i = 0;
+        for (const auto& v : *n->as_array()) {
+          std::string where = "recorder.topics[" + std::to_string(i++) + "]";
+          if (auto text = v.value<std::string>()) {
+            try {
+              rc.topics.push_back(store::parse_topic_selection(*text));
+            } catch (const std::invalid_argument& e) {
+              c.error(&v, where, e.what());
+            }
+          } else {
+            c.error(&v, where, "must be a string (\"risk.*\" or \"engine:risk.*\")");
+          }
+        }
+      }
+    }
+    if (trades) rc.topics.push_back({BusKind::kMarketData, "marketdata.real_time.trade.*"});
+    if (quotes) rc.topics.push_back({BusKind::kMarketData, "marketdata.real_time.quote.*"});
+    if (rc.batch_size < 1) c.error(c.node(*r, "batch_size"), "recorder.batch_size", "must be at least 1");
+    if (interval_ms < 1) c.error(c.node(*r, "flush_interval_ms"), "recorder.flush_interval_ms", "must be at least 1");
+    if (rc.queue_capacity < rc.batch_size) {
+      c.error(c.node(*r, "queue_capacity"), "recorder.queue_capacity", "must be at least batch_size");
+    }
   }
   if (auto s = section("supervisor")) {
     c.unknown_keys(*s, "supervisor", {"max_failures", "failure_window_ms", "max_restarts", "backoff_initial_ms",
@@ -252,6 +317,7 @@ void apply_environment(DaemonConfig& cfg) {
   env("NAUTILUS_LOG_FORMAT", cfg.log_format);
   env("NAUTILUS_MARKETDATA_BUS", cfg.marketdata_bus);
   env("NAUTILUS_ENGINE_BUS", cfg.engine_bus);
+  env("NAUTILUS_STORE", cfg.store_url);
 }
 
 }  // namespace nautilus::daemon

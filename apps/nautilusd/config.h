@@ -10,6 +10,7 @@
 #include "control/state_dir.h"
 #include "engines/engine_host.h"
 #include "engines/registry.h"
+#include "store/recorder.h"
 
 namespace nautilus::daemon {
 
@@ -27,6 +28,10 @@ struct DaemonConfig {
   std::size_t max_body_bytes = 1 << 20;
   SupervisorPolicy supervisor;
   std::vector<EngineSpec> engines;  // in file order: the start order
+  // [store] and [recorder]: the history store (nautilusd.conf(5), docs/store.md).
+  std::string store_url;            // "" = sqlite:history.db in the state directory
+  bool recorder_enabled = true;
+  store::RecorderConfig recorder;
 };
 
 class ConfigError : public std::runtime_error {
@@ -49,7 +54,7 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry);
 // "file:line: key: reason". An empty path gives the built-in defaults.
 DaemonConfig load_config(const std::string& path, const EngineRegistry& registry);
 // NAUTILUS_STATE_DIR, NAUTILUS_LISTEN, NAUTILUS_SOCKET, NAUTILUS_LOG_FORMAT,
-// NAUTILUS_MARKETDATA_BUS, NAUTILUS_ENGINE_BUS.
+// NAUTILUS_MARKETDATA_BUS, NAUTILUS_ENGINE_BUS, NAUTILUS_STORE.
 void apply_environment(DaemonConfig& cfg);
 
 }  // namespace nautilus::daemon

@@ -20,6 +20,7 @@
 #include "control/daemon_api.h"
 #include "control/state_dir.h"
 #include "core/clock.h"
+#include "store/recorder.h"
 
 namespace nautilus::daemon {
 namespace {
@@ -133,6 +134,8 @@ void apply_reload(DaemonConfig& cfg, const DaemonConfig& next, EngineHost& host,
   differs(next.engine_bus != cfg.engine_bus, "bus.engine");
   differs(next.max_connections != cfg.max_connections, "control.max_connections");
   differs(next.max_body_bytes != cfg.max_body_bytes, "control.max_body_bytes");
+  differs(next.store_url != cfg.store_url, "store.url");
+  differs(next.recorder_enabled != cfg.recorder_enabled || !(next.recorder == cfg.recorder), "recorder");
   const SupervisorPolicy &a = cfg.supervisor, &b = next.supervisor;
   differs(a.max_failures != b.max_failures || a.failure_window_ns != b.failure_window_ns ||
               a.max_restarts != b.max_restarts || a.backoff_initial_ns != b.backoff_initial_ns ||
@@ -260,12 +263,25 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
     Clock& clock = live_clock();
     auto router = Router::from_urls(cfg.marketdata_bus, cfg.engine_bus, &clock);
     EngineHost host(*router, clock, registry, cfg.supervisor);
-    host.set_log_sink([log](std::string_view level, const std::string& line) {
+    auto log_line = [log](std::string_view level, const std::string& line) {
       if (level == "error") log->error("{}", line);
       else if (level == "warn") log->warn("{}", line);
       else log->info("{}", line);
-    });
+    };
+    host.set_log_sink(log_line);
     for (const auto& spec : cfg.engines) host.add(spec);
+
+    // History: the store opens (or fails, naming its file or server) before
+    // anything listens; the recorder subscribes before the engines start so
+    // their first status is kept too.
+    std::unique_ptr<store::Store> history;
+    std::unique_ptr<store::Recorder> recorder;
+    if (cfg.recorder_enabled) {
+      history = store::make_store(cfg.store_url, cfg.state_dir);
+      recorder = std::make_unique<store::Recorder>(*history, cfg.recorder, log_line);
+      log->info("history store {}: recording {} topic pattern(s), batches of {} or every {} ms", history->describe(),
+                cfg.recorder.topics.size(), cfg.recorder.batch_size, cfg.recorder.flush_interval.count());
+    }
 
     control::ServerOptions so;
     so.token = token;
@@ -290,6 +306,8 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
                             {"config", cfg.source},
                             {"buses", {{"marketdata", cfg.marketdata_bus}, {"engine", cfg.engine_bus}}}};
     };
+    api.history = history.get();
+    if (recorder) api.recorder_stats = [&recorder] { return store::to_json(recorder->stats()); };
     control::install_api_routes(server, api);
     server.start();
 
@@ -301,6 +319,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
     // written last, so whoever sees it also sees the line above.
     control::write_state_file(cfg.state_dir, control::kAddressFile, urls.front());
 
+    if (recorder) recorder->start(*router);
     auto failed = host.start_all();
     std::string status = std::to_string(cfg.engines.size() - failed.size()) + "/" +
                          std::to_string(cfg.engines.size()) + " engines running";
@@ -349,6 +368,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
     if (!router->drain(drain)) log->warn("drain timed out with messages in flight");
     host.stop_all();
     if (!router->drain(drain)) log->warn("drain timed out after stopping engines");
+    if (recorder) recorder->stop(drain);  // what the engines said last is recorded too
     server.stop(std::chrono::milliseconds(3000));
     router->close();
     ::unlink((cfg.state_dir + "/" + control::kAddressFile).c_str());

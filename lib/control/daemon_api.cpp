@@ -373,6 +373,7 @@ void install_api_routes(ControlServer& server, ApiContext& ctx) {
                           [&ctx](const HttpRequest& req, StreamWriter& out) { handle_subscribe(ctx, req, out); });
 
   for (const auto& a : kAliases) add_command_alias(server, ctx.host, a);
+  install_history_routes(server, ctx);
 }
 
 std::string render_metrics(ApiContext& ctx, const ControlServer::Stats& server) {

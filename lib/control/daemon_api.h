@@ -16,6 +16,7 @@
 #include "bus/router.h"
 #include "control/control_server.h"
 #include "engines/engine_host.h"
+#include "store/store.h"
 
 namespace nautilus::control {
 
@@ -29,6 +30,10 @@ struct ApiContext {
   // lock no accepted publish is still on its way into a bus.
   std::shared_mutex publish_gate;
   bool draining = false;
+  // The history store and the recorder's counters (GET /api/v1/history/...);
+  // null when the daemon records nothing. Set before install_api_routes.
+  store::Store* history = nullptr;
+  std::function<nlohmann::json()> recorder_stats;
   void begin_drain() {
     std::unique_lock lock(publish_gate);
     draining = true;
@@ -46,6 +51,9 @@ std::span<const CommandAlias> command_aliases();
 
 // Installs every route. `ctx` and its members must outlive the server.
 void install_api_routes(ControlServer& server, ApiContext& ctx);
+// GET /api/v1/history (store and recorder status), /api/v1/history/events
+// and /api/v1/history/{bars|trades|quotes|...}/{symbol} (history_api.cpp).
+void install_history_routes(ControlServer& server, ApiContext& ctx);
 void add_command_alias(ControlServer& server, EngineHost& host, const CommandAlias& alias);
 
 // Prometheus text exposition of the daemon, buses, engines and server.

@@ -56,6 +56,7 @@ struct RecorderConfig {
   std::size_t queue_capacity = 200'000;  // messages buffered before drops
   int retention_days = 0;                // 0: keep everything
   std::chrono::milliseconds retry_interval{500};  // between writes while the store fails
+  bool operator==(const RecorderConfig&) const = default;
 };
 
 struct RecorderStats {
