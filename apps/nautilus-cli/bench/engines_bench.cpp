@@ -28,6 +28,8 @@
 #include "commands.h"
 #include "core/clock.h"
 #include "core/message.h"
+#include "engines/analytics/attribution.h"
+#include "engines/analytics/performance.h"
 #include "engines/features/feature_set.h"
 #include "engines/ml/markov_switching.h"
 #include "engines/registry.h"
@@ -158,6 +160,42 @@ CaseResult bench_regime_filter(const EnginesBenchArgs& a, int states) {
     }
     r.add(static_cast<double>(a.bars), t);
     r.checksum = sum + filter.log_likelihood();
+  }
+  return r;
+}
+
+// What the analytics engine computes per equity sample of one subject: the
+// interval and daily series (running sums, the sorted VaR window of 1,000), and
+// one Brinson-Fachler period over 11 sectors and cash linked by Carino (issue
+// 14's goal: <= 10 us per update, i.e. >= 100,000 updates/s).
+CaseResult bench_analytics_sample(const EnginesBenchArgs& a) {
+  const std::uint64_t samples = std::max<std::uint64_t>(a.bars / 10, 1'000);
+  CaseResult r{"analytics update per equity sample (11 sectors)", "samples/s", 100'000, samples, {}, {}, 0, ""};
+  std::mt19937_64 rng(a.seed);
+  std::normal_distribution<double> step(0.0002, 0.002);
+  std::vector<double> equity(samples);
+  double e = 1'000'000;
+  for (auto& x : equity) x = (e *= 1.0 + step(rng));
+  constexpr int kSectors = 11;
+  std::vector<analytics::Segment> segments(kSectors + 1);
+  for (int i = 0; i <= kSectors; ++i) {
+    auto& s = segments[static_cast<std::size_t>(i)];
+    s.name = i == kSectors ? "cash" : "sector" + std::to_string(i);
+    s.portfolio_weight = s.benchmark_weight = 1.0 / (kSectors + 1);
+    s.benchmark_return = 0.0001 * i;
+  }
+  for (int run = 0; run < a.runs; ++run) {
+    analytics::PerformanceTracker tracker({98'280, 0.0, 0.95, 1000}, {252, 0.0, 0.95, 1000});
+    analytics::CarinoLinker link;
+    RunTimer t(CLOCK_THREAD_CPUTIME_ID);
+    for (std::uint64_t i = 0; i < samples; ++i) {
+      tracker.curve.add_sample(static_cast<std::int64_t>(i) * 60'000'000'000, equity[i]);
+      const double r_last = i == 0 ? 0.0 : equity[i] / equity[i - 1] - 1.0;
+      for (int k = 0; k < kSectors; ++k) segments[static_cast<std::size_t>(k)].portfolio_return = r_last * (1.0 + 0.1 * k);
+      link.add(segments, analytics::brinson_fachler(segments));
+    }
+    r.add(static_cast<double>(samples), t);
+    r.checksum = link.portfolio_return() + tracker.curve.interval().snapshot().sharpe.value.value_or(0.0);
   }
   return r;
 }
@@ -325,6 +363,7 @@ void add_engines_bench_command(CLI::App& bench, GlobalOptions& global) {
     results.push_back(bench_feature_set(*a));
     results.push_back(bench_regime_filter(*a, 2));
     results.push_back(bench_regime_filter(*a, 3));
+    results.push_back(bench_analytics_sample(*a));
     results.push_back(bench_features_engine(*a));
     results.push_back(bench_ml_engine(*a));
     print_results(results, global.json);

@@ -41,15 +41,10 @@ bool CarinoLinker::add(const std::vector<Segment>& segments, const PeriodAttribu
   growth_p_ *= 1.0 + r;
   growth_b_ *= 1.0 + b;
   ++periods_;
-  nlohmann::json seg = nlohmann::json::object();
-  for (std::size_t i = 0; i < segments.size() && i < period.effects.size(); ++i) {
-    const Segment& s = segments[i];
-    seg[s.name] = {{"portfolio_weight", s.portfolio_weight}, {"portfolio_return", s.portfolio_return},
-                   {"benchmark_weight", s.benchmark_weight}, {"benchmark_return", s.benchmark_return},
-                   {"allocation", period.effects[i].allocation}, {"selection", period.effects[i].selection},
-                   {"interaction", period.effects[i].interaction}};
-  }
-  last_period_ = {{"portfolio_return", r}, {"benchmark_return", b}, {"excess_return", r - b}, {"segments", seg}};
+  last_segments_.assign(segments.begin(), segments.end());
+  last_period_.portfolio_return = r;
+  last_period_.benchmark_return = b;
+  last_period_.effects.assign(period.effects.begin(), period.effects.end());
   return true;
 }
 
@@ -72,6 +67,19 @@ nlohmann::json CarinoLinker::to_json() const {
     total.selection += e.selection;
     total.interaction += e.interaction;
   }
+  nlohmann::json last = nlohmann::json();
+  if (periods_ > 0) {
+    nlohmann::json seg = nlohmann::json::object();
+    for (std::size_t i = 0; i < last_segments_.size() && i < last_period_.effects.size(); ++i) {
+      const Segment& s = last_segments_[i];
+      const SegmentEffects& e = last_period_.effects[i];
+      seg[s.name] = {{"portfolio_weight", s.portfolio_weight}, {"portfolio_return", s.portfolio_return},
+                     {"benchmark_weight", s.benchmark_weight}, {"benchmark_return", s.benchmark_return},
+                     {"allocation", e.allocation}, {"selection", e.selection}, {"interaction", e.interaction}};
+    }
+    const double r = last_period_.portfolio_return, b = last_period_.benchmark_return;
+    last = {{"portfolio_return", r}, {"benchmark_return", b}, {"excess_return", r - b}, {"segments", seg}};
+  }
   return {{"periods", periods_},
           {"portfolio_return", portfolio_return()},
           {"benchmark_return", benchmark_return()},
@@ -80,7 +88,7 @@ nlohmann::json CarinoLinker::to_json() const {
           {"totals",
            {{"allocation", total.allocation}, {"selection", total.selection}, {"interaction", total.interaction},
             {"total", total.total()}}},
-          {"last_period", last_period_}};
+          {"last_period", last}};
 }
 
 }  // namespace nautilus::analytics

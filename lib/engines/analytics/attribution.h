@@ -64,7 +64,9 @@ class CarinoLinker {
   std::size_t periods_ = 0;
   double growth_p_ = 1.0, growth_b_ = 1.0;
   std::map<std::string, SegmentEffects> weighted_;  // Σ k_t·effect_t
-  nlohmann::json last_period_ = nlohmann::json();
+  // The last period, copied into reused storage (JSON only when asked).
+  std::vector<Segment> last_segments_;
+  PeriodAttribution last_period_;
 };
 
 }  // namespace nautilus::analytics
