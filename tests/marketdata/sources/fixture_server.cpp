@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -177,6 +178,8 @@ void FixtureServer::accept_loop() {
       ::close(fd);
       return;
     }
+    int one = 1;  // headers and body go in separate writes: no Nagle/delayed-ACK stall between them
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     open_fds_.push_back(fd);
     std::size_t id = ++connections_;
     workers_.emplace_back([this, fd, id] { serve(fd, id); });
