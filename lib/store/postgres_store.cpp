@@ -197,27 +197,26 @@ Status PostgresStore::write(std::span<const Record> batch) {
   std::string& buf = copy_buffer_;
   buf.clear();
   constexpr std::size_t kChunk = 1 << 20;
+  // One row: tab-separated fields in the COPY column order, newline-terminated.
+  auto text = [&buf](std::string_view v) {
+    append_copy_text(buf, v);
+    buf += '\t';
+  };
+  auto number = [&buf](std::int64_t v) {
+    append_int(buf, v);
+    buf += '\t';
+  };
   for (const Record& r : batch) {
-    append_int(buf, r.ts_ns);
-    buf += '\t';
-    append_copy_text(buf, r.topic);
-    buf += '\t';
-    buf += to_string(r.bus);
-    buf += '\t';
-    buf += to_string(r.type);
-    buf += '\t';
-    append_int(buf, static_cast<int>(r.priority));
-    buf += '\t';
-    append_copy_text(buf, r.source);
-    buf += '\t';
-    append_int(buf, r.origin_ns);
-    buf += '\t';
-    append_copy_text(buf, r.correlation_id);
-    buf += '\t';
-    append_copy_text(buf, r.id);
-    buf += '\t';
-    append_copy_text(buf, r.symbol);
-    buf += '\t';
+    number(r.ts_ns);
+    text(r.topic);
+    text(to_string(r.bus));
+    text(to_string(r.type));
+    number(static_cast<int>(r.priority));
+    text(r.source);
+    number(r.origin_ns);
+    text(r.correlation_id);
+    text(r.id);
+    text(r.symbol);
     append_copy_text(buf, r.payload);
     buf += '\n';
     if (buf.size() >= kChunk) {
