@@ -57,6 +57,7 @@ int run_and_print(const GlobalOptions& g, BenchArgs& a, bool latency) {
 void add_flash_crash_command(CLI::App& bench, GlobalOptions& global);  // flash_crash_command.cpp
 void add_vpin_detector_command(CLI::App& bench, GlobalOptions& global);  // vpin_detector_command.cpp
 void add_engines_bench_command(CLI::App& bench, GlobalOptions& global);  // engines_bench.cpp
+void add_tick_to_fill_command(CLI::App& bench, GlobalOptions& global);  // tick_to_fill.cpp
 void add_store_bench_command(CLI::App& bench, GlobalOptions& global);  // store_bench.cpp
 
 void add_bench_commands(CLI::App& app, GlobalOptions& global) {
@@ -85,6 +86,7 @@ void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   add_flash_crash_command(*bench, global);
   add_vpin_detector_command(*bench, global);
   add_engines_bench_command(*bench, global);
+  add_tick_to_fill_command(*bench, global);
   add_store_bench_command(*bench, global);
 }
 
