@@ -16,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -30,6 +31,7 @@
 #include "core/message.h"
 #include "engines/analytics/attribution.h"
 #include "engines/analytics/performance.h"
+#include "engines/factor/factor_model.h"
 #include "engines/features/feature_set.h"
 #include "engines/ml/markov_switching.h"
 #include "engines/registry.h"
@@ -200,6 +202,50 @@ CaseResult bench_analytics_sample(const EnginesBenchArgs& a) {
   return r;
 }
 
+// One step of the factor engine's model (issue 14's goal: <= 50 ms per step on
+// one core, i.e. >= 20 steps/s): 3,000 assets in 11 sectors, momentum from
+// each asset's 524 daily returns (toraniko's 504-day window, 20-day lag), then
+// value and size, winsorised and standardised, and the two-stage WLS.
+CaseResult bench_factor_step(const EnginesBenchArgs& a) {
+  constexpr std::size_t kAssets = 3'000;
+  constexpr int kSectors = 11;
+  const std::uint64_t steps = std::max<std::uint64_t>(a.bars / 100'000, 10);
+  CaseResult r{"factor step (3,000 assets x 11 sectors x 3 styles)", "steps/s", 20, steps, {}, {}, 0, ""};
+  const factor::MomentumParams momentum;  // 504 / 126 / 20
+  const std::vector<double> weights = factor::momentum_weights(momentum);
+  const std::size_t history = momentum.required() + steps;
+  std::mt19937_64 rng(a.seed);
+  std::normal_distribution<double> noise(0.0, 0.02);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<std::vector<double>> returns(kAssets, std::vector<double>(history));
+  std::vector<factor::AssetInput> assets(kAssets);
+  for (std::size_t i = 0; i < kAssets; ++i) {
+    for (double& x : returns[i]) x = noise(rng);
+    assets[i].market_cap = 1e8 * std::pow(1'000.0, u(rng));
+    assets[i].book_value = assets[i].market_cap * (0.1 + u(rng));
+    assets[i].sector = static_cast<int>(i % kSectors);
+  }
+  std::vector<std::string> sectors;
+  for (int s = 0; s < kSectors; ++s) sectors.push_back("sector" + std::to_string(s));
+  for (int run = 0; run < a.runs; ++run) {
+    double sum = 0;
+    RunTimer t(CLOCK_THREAD_CPUTIME_ID);
+    for (std::uint64_t step = 0; step < steps; ++step) {
+      const std::size_t end = momentum.required() + step;  // the window slides a day per step
+      for (std::size_t i = 0; i < kAssets; ++i) {
+        std::span<const double> past(returns[i].data(), end);
+        assets[i].period_return = returns[i][end - 1];
+        assets[i].momentum = factor::momentum_score(past, momentum, weights);
+      }
+      const auto period = factor::factor_step(assets, sectors, factor::ModelOptions{});
+      sum += period.factors.market + period.factors.styles[0];
+    }
+    r.add(static_cast<double>(steps), t);
+    r.checksum = sum;
+  }
+  return r;
+}
+
 // One engine kind started on an in-process Router (threaded delivery, live
 // clock), fed `inputs` on `input_bus`; times publish of the first input to the
 // delivery of the last expected output on `output_pattern`.
@@ -364,6 +410,7 @@ void add_engines_bench_command(CLI::App& bench, GlobalOptions& global) {
     results.push_back(bench_regime_filter(*a, 2));
     results.push_back(bench_regime_filter(*a, 3));
     results.push_back(bench_analytics_sample(*a));
+    results.push_back(bench_factor_step(*a));
     results.push_back(bench_features_engine(*a));
     results.push_back(bench_ml_engine(*a));
     print_results(results, global.json);
