@@ -51,6 +51,9 @@ Settings parse_settings(const nlohmann::json& section) {
   s.sample_on_start = r.boolean("sample_on_start", s.sample_on_start);
   s.source = r.string("source", s.source);
   s.request_topic = r.string("request_topic", s.request_topic);
+  if (s.request_topic.empty() || s.request_topic.find_first_of("*? ") != std::string::npos) {
+    r.problem("request_topic", "must be a topic (no spaces or wildcards)");
+  }
   s.min_assets = static_cast<std::size_t>(r.integer("min_assets", 20, 3, 1'000'000));
   s.model.style_winsor = r.number("style_winsor", s.model.style_winsor, 0.0, 0.49);
   s.model.return_winsor = r.number("return_winsor", s.model.return_winsor, 0.0, 0.49);

@@ -4,10 +4,6 @@
 #include <cmath>
 
 namespace nautilus::md {
-namespace {
-
-constexpr double kSecondsPerYear = 252.0 * 6.5 * 3600.0;
-constexpr double kTwoPi = 6.283185307179586;
 
 std::uint64_t splitmix(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -23,6 +19,11 @@ std::uint64_t hash_symbol(std::string_view s) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
+
+namespace {
+
+constexpr double kSecondsPerYear = 252.0 * 6.5 * 3600.0;
+constexpr double kTwoPi = 6.283185307179586;
 
 // A counter-based stream: one per (symbol, step, purpose). Own uniform and
 // normal draws because std distributions differ between standard libraries.

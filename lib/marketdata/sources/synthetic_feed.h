@@ -75,6 +75,11 @@ struct SyntheticBook {
   std::vector<BookLevel> bids, asks;  // best first
 };
 
+// The feed's deterministic mixers (splitmix64, FNV-1a), the same on every
+// build and platform; synthetic_fundamentals draws from them too.
+std::uint64_t splitmix(std::uint64_t x);
+std::uint64_t hash_symbol(std::string_view s);
+
 class SyntheticFeed {
  public:
   explicit SyntheticFeed(SyntheticConfig config);

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "marketdata/sources/synthetic_feed.h"
+
 namespace nautilus::md {
 namespace {
 
@@ -15,19 +17,6 @@ constexpr std::array<std::string_view, 11> kSectors = {
 constexpr std::array<std::string_view, 11> kPrefixes = {"EN", "MA", "IN", "CD", "CS", "HC",
                                                         "FN", "IT", "CM", "UT", "RE"};
 constexpr int kPerSector = 11;
-
-std::uint64_t splitmix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 double unit(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }  // [0,1)
 
@@ -51,7 +40,7 @@ std::span<const std::string> synthetic_universe() {
 std::span<const std::string_view> synthetic_sectors() { return kSectors; }
 
 SyntheticFundamental synthetic_fundamental(std::uint64_t seed, std::string_view symbol, double start_price) {
-  const std::uint64_t base = splitmix(seed ^ fnv1a(symbol) ^ 0xF0DA3E47A1ull);
+  const std::uint64_t base = splitmix(seed ^ hash_symbol(symbol) ^ 0xF0DA3E47A1ull);
   SyntheticFundamental f;
   std::size_t sector = splitmix(base + 1) % kSectors.size();
   if (symbol.size() == 4) {  // a universe symbol names its sector
