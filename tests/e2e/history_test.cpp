@@ -141,3 +141,19 @@ TEST_CASE("e2e history: a corrupt store file stops the daemon with one line nami
   CHECK(r.err.find("nautilusd: store: " + db + ": file is not a database\n") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("e2e history: [store] and [recorder] mistakes are listed with file and line", "[e2e][history]") {
+  std::string dir = make_temp_dir();
+  std::ofstream(dir + "/bad.toml") << "[recorder]\ntopics = [\"bogus:x.*\", 5]\nbatch_size = 0\nspeed = 1\n"
+                                      "[store]\nurl = \"mysql://x\"\n";
+  auto r = run_command(kDaemonBinary + " --check-config --state-dir " + dir + " --config " + dir + "/bad.toml", dir);
+  CHECK(r.rc == 2);
+  CHECK(r.err.find("(5 errors)") != std::string::npos);
+  for (const char* want : {"bad.toml:6: store.url: unknown store URL", "bad.toml:2: recorder.topics[0]: unknown bus 'bogus'",
+                           "bad.toml:2: recorder.topics[1]: must be a string", "bad.toml:3: recorder.batch_size: must be at least 1",
+                           "bad.toml:4: recorder.speed: unknown key"}) {
+    INFO(want);
+    CHECK(r.err.find(want) != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}

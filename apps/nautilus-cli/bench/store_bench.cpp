@@ -27,7 +27,7 @@ constexpr std::int64_t kSecondNs = 1'000'000'000;
 constexpr std::int64_t kDayStart = 1'764'547'200'000'000'000;  // 2025-12-01T00:00:00Z
 
 struct StoreBenchArgs {
-  std::size_t rows = 500'000;
+  std::size_t rows = 8 * 86'400;  // a day of 1 s bars for each of 8 symbols
   std::size_t batch = 1000;
   std::string postgres;   // a libpq URI; empty: SQLite only
   std::string dir;        // where the SQLite file goes (default: the temp directory)
