@@ -116,7 +116,6 @@ class Recorder {
   std::condition_variable wake_, written_cv_;
   bool stopping_ = false;
   bool flush_requested_ = false;
-  std::uint64_t handed_ = 0;    // offers accepted into the queue (under mu_ only when flushing)
   std::vector<MessagePtr> pending_;  // the batch being written / retried (writer thread)
   std::vector<Record> records_;
   std::atomic<std::uint64_t> received_{0}, written_{0}, batches_{0}, write_errors_{0}, outages_{0},
