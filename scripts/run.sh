@@ -27,6 +27,7 @@ daemon=$!
 stop_daemon() { kill -TERM "$daemon" 2>/dev/null && wait "$daemon"; }
 trap 'stop_daemon; rm -rf "$state"' EXIT
 for _ in $(seq 100); do [ -s "$state/address" ] && break; sleep 0.1; done
+sleep 2  # the engines start in order after the listener is up
 section "nautilusd: status"
 nautilus status
 
