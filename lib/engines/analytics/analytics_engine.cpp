@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@ constexpr std::string_view kQuotePrefix = "marketdata.real_time.quote.";
 constexpr std::int64_t kSecondNs = 1'000'000'000;
 constexpr double kTradingSecondsPerDay = 23'400.0;  // 6.5 h: the US equity session
 constexpr std::size_t kMaxOrdersRemembered = 100'000;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kCash = "cash";
 constexpr const char* kUnclassified = "unclassified";
 constexpr const char* kUnattributed = "unattributed";
@@ -228,14 +230,14 @@ class AnalyticsEngine final : public Engine {
     if (m.type != MessageType::kPortfolioUpdate) return;
     auto j = nlohmann::json::parse(m.payload, nullptr, false);
     std::lock_guard lock(mu_);
-    const auto equity = j.is_object() ? finite_number(j, "equity") : std::nullopt;
-    if (!equity) {
+    const double equity = j.is_object() ? finite_number(j, "equity").value_or(kNaN) : kNaN;
+    if (std::isnan(equity)) {
       ++counters_.malformed;
       return;
     }
     ++counters_.summaries;
-    equity_ = *equity;
-    if (!capital_) capital_ = settings_.strategy_capital > 0.0 ? settings_.strategy_capital : *equity;
+    equity_ = equity;
+    if (!capital_) capital_ = settings_.strategy_capital > 0.0 ? settings_.strategy_capital : equity;
   }
 
   void on_position(const Message& m) {
@@ -243,14 +245,14 @@ class AnalyticsEngine final : public Engine {
     auto j = nlohmann::json::parse(m.payload, nullptr, false);
     std::lock_guard lock(mu_);
     const std::string symbol = j.is_object() ? text(j, "symbol") : std::string();
-    const auto q = j.is_object() ? finite_number(j, "quantity") : std::nullopt;
-    if (symbol.empty() || !q) {
+    const double q = j.is_object() ? finite_number(j, "quantity").value_or(kNaN) : kNaN;
+    if (symbol.empty() || std::isnan(q)) {
       ++counters_.malformed;
       return;
     }
     ++counters_.positions;
     SymbolBook& b = symbols_[symbol];
-    b.quantity = *q;
+    b.quantity = q;
     b.avg_price = finite_number(j, "avg_price").value_or(0.0);
     if (auto r = finite_number(j, "realized_pnl")) b.realized_pnl = *r;
     if (auto mark = finite_number(j, "mark")) b.last_mark = *mark;
@@ -263,18 +265,19 @@ class AnalyticsEngine final : public Engine {
     auto j = nlohmann::json::parse(m.payload, nullptr, false);
     std::lock_guard lock(mu_);
     const std::string symbol = j.is_object() ? text(j, "symbol") : std::string();
-    const auto quantity = j.is_object() ? finite_number(j, "quantity") : std::nullopt;
-    const auto price = j.is_object() ? finite_number(j, "price") : std::nullopt;
-    if (symbol.empty() || !quantity || !price) {
+    // NaN for "absent" rather than optionals: g++ -O3 sees a maybe-uninitialized optional here.
+    const double quantity = j.is_object() ? finite_number(j, "quantity").value_or(kNaN) : kNaN;
+    const double price = j.is_object() ? finite_number(j, "price").value_or(kNaN) : kNaN;
+    if (symbol.empty() || std::isnan(quantity) || std::isnan(price)) {
       ++counters_.malformed;
       return;
     }
     ++counters_.fills;
-    const double notional = finite_number(j, "notional").value_or(*quantity * *price);
+    const double notional = finite_number(j, "notional").value_or(quantity * price);
     const double closed = finite_number(j, "closed_quantity").value_or(0.0);
     const double realized = finite_number(j, "realized_pnl").value_or(0.0);
     SymbolBook& b = symbols_[symbol];
-    b.last_mark = *price;
+    b.last_mark = price;
     std::string strategy = text(j, "instance");
     if (strategy.empty()) strategy = text(j, "strategy");
     if (strategy.empty()) {
@@ -314,15 +317,15 @@ class AnalyticsEngine final : public Engine {
     auto it = symbols_.find(std::string_view(m.topic).substr(kQuotePrefix.size()));
     if (it == symbols_.end()) return;
     auto j = nlohmann::json::parse(m.payload, nullptr, false);
-    const auto bid = j.is_object() ? finite_number(j, "bid") : std::nullopt;
-    const auto ask = j.is_object() ? finite_number(j, "ask") : std::nullopt;
-    if (!bid || !ask || *bid <= 0.0 || *ask < *bid) {
+    const double bid = j.is_object() ? finite_number(j, "bid").value_or(kNaN) : kNaN;
+    const double ask = j.is_object() ? finite_number(j, "ask").value_or(kNaN) : kNaN;
+    if (!(bid > 0.0) || !(ask >= bid)) {  // NaN fails both
       ++counters_.malformed;
       return;
     }
     ++counters_.quotes;
-    it->second.bid = *bid;
-    it->second.ask = *ask;
+    it->second.bid = bid;
+    it->second.ask = ask;
   }
 
   // ---- sampling and attribution (engine clock) -----------------------------
