@@ -107,7 +107,8 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
   // The embedded default: the hub streaming a handful of synthetic symbols and
   // the engines that read it, in dependency order (the start order).
   std::vector<EngineSpec> out;
-  for (const char* kind : {"heartbeat", "marketdata", "features", "ml", "vpin", "risk", "portfolio", "strategy"}) {
+  for (const char* kind : {"heartbeat", "marketdata", "features", "ml", "vpin", "risk", "portfolio", "strategy",
+                           "analytics", "collateral", "factor"}) {
     if (!registry.find(kind)) continue;
     EngineSpec spec;
     spec.name = spec.kind = kind;
@@ -115,6 +116,9 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
     // nothing; but a strategy engine without instances trades nothing, so the
     // embedded default trades the streamed symbols on paper (nautilusd(8)).
     if (spec.kind == "strategy") spec.config = default_strategy_config();
+    // Daily by default, which shows nothing for a day: the embedded default
+    // steps the factor model every minute on the synthetic universe.
+    if (spec.kind == "factor") spec.config = {{"interval", "1m"}};
     out.push_back(std::move(spec));
   }
   return out;
