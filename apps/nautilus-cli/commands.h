@@ -9,6 +9,7 @@
 namespace nautilus::cli {
 
 void add_analytics_commands(CLI::App& app, GlobalOptions& global); // analytics report
+void add_backtest_commands(CLI::App& app, GlobalOptions& global); // backtest run|sweep|replay
 void add_bench_commands(CLI::App& app, GlobalOptions& global);
 void add_collateral_commands(CLI::App& app, GlobalOptions& global); // collateral show
 void add_control_commands(CLI::App& app, GlobalOptions& global);  // status, engine

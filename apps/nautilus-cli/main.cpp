@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-color", g.no_color, "No colours (also NO_COLOR)");
 
   add_analytics_commands(app, g);
+  add_backtest_commands(app, g);
   add_bench_commands(app, g);
   add_collateral_commands(app, g);
   add_control_commands(app, g);

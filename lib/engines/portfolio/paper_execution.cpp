@@ -40,6 +40,13 @@ Status PaperExecutor::add(PaperOrder order) {
     return {StatusCode::kInvalidArgument, "limit price must be > 0"};
   }
   if (order.symbol.empty()) return {StatusCode::kInvalidArgument, "order symbol is empty"};
+  std::int64_t delay = config_.latency_ns;
+  if (config_.latency_jitter_ns > 0) {
+    // A modulo rather than a std:: distribution: the same delays on every
+    // standard library (a distribution's algorithm is unspecified).
+    delay += static_cast<std::int64_t>(latency_rng_() % (static_cast<std::uint64_t>(config_.latency_jitter_ns) + 1));
+  }
+  order.fill_after_ns = order.decided_ns + delay;
   pending_.push_back(std::move(order));
   return Status::ok();
 }
@@ -52,7 +59,7 @@ Status PaperExecutor::on_quote(const std::string& symbol, double bid, double ask
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
     PaperOrder& o = *it;
     bool filled = false;
-    if (o.symbol == symbol && ts_ns >= o.decided_ns) {
+    if (o.symbol == symbol && ts_ns >= o.decided_ns && ts_ns >= o.fill_after_ns) {
       const bool buy = o.quantity > 0.0;
       const double touch = buy ? ask : bid;
       double price = slipped(config_, buy, touch);
@@ -78,16 +85,18 @@ Status PaperExecutor::on_quote(const std::string& symbol, double bid, double ask
 }
 
 Status PaperExecutor::on_bar(const std::string& symbol, std::int64_t start_ns, double open, double high, double low,
-                             std::vector<PaperFill>& fills) {
+                             std::vector<PaperFill>& fills, double volume) {
   if (!finite_positive(open) || !finite_positive(high) || !finite_positive(low)) {
     return {StatusCode::kInvalidArgument, "bar prices must be > 0"};
   }
   if (low > high || open > high || open < low) return {StatusCode::kInvalidArgument, "bar open outside [low, high]"};
+  const bool capped = config_.max_volume_share > 0.0 && volume >= 0.0;
+  double budget = capped ? std::floor(volume * config_.max_volume_share) : 0.0;  // whole units left in this bar
   auto keep = pending_.begin();
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
     PaperOrder& o = *it;
     bool filled = false;
-    if (o.symbol == symbol && start_ns >= o.decided_ns) {
+    if (o.symbol == symbol && start_ns >= o.decided_ns && start_ns >= o.fill_after_ns && (!capped || budget >= 1.0)) {
       const bool buy = o.quantity > 0.0;
       double price = slipped(config_, buy, open);
       if (o.type == OrderType::kLimit) {
@@ -101,7 +110,17 @@ Status PaperExecutor::on_bar(const std::string& symbol, std::int64_t start_ns, d
       } else {
         filled = true;
       }
-      if (filled) {
+      if (filled && capped && std::fabs(o.quantity) > budget) {
+        // A partial fill: the order stays with what the bar could not take.
+        PaperOrder part = o;
+        part.quantity = o.quantity > 0.0 ? budget : -budget;
+        o.quantity -= part.quantity;
+        budget = 0.0;
+        const double commission = commission_for(config_, part.quantity, price);
+        fills.push_back({std::move(part), price, commission, FillSource::kBar, start_ns, o.quantity});
+        filled = false;
+      } else if (filled) {
+        if (capped) budget -= std::fabs(o.quantity);
         const double commission = commission_for(config_, o.quantity, price);
         fills.push_back({std::move(o), price, commission, FillSource::kBar, start_ns});
       }

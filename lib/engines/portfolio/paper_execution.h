@@ -17,10 +17,18 @@
 //     time is at or after the decision's, a bar only when it starts then.
 //   - Commission = max(commission_min, |q|·per_share + |q·price|·bps/10⁴);
 //     0 when both rates are 0.
+//   - Latency (backtests, issue 15): an order may fill only on market data at
+//     or after decided_ns + latency_ns + a seeded uniform jitter in
+//     [0, latency_jitter_ns], drawn when the order is added.
+//   - Partial fills on bars: with max_volume_share > 0 the orders of a symbol
+//     fill, in arrival order, at most that share of the bar's volume in all
+//     (whole units); the rest waits for the next bar. A bar without a volume
+//     (volume < 0) is not capped.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -35,6 +43,10 @@ struct ExecutionConfig {
   double commission_per_share = 0.0;
   double commission_bps = 0.0;
   double commission_min = 0.0;  // per fill, when a rate is set
+  double max_volume_share = 0.0;      // of a bar's volume per bar; 0: no cap
+  std::int64_t latency_ns = 0;        // decision to earliest fill
+  std::int64_t latency_jitter_ns = 0; // plus uniform [0, jitter], seeded
+  std::uint64_t latency_seed = 1;
 };
 
 enum class OrderType : unsigned char { kMarket, kLimit };
@@ -50,6 +62,7 @@ struct PaperOrder {
   std::int64_t origin_ns = 0;   // carried to the fill
   std::string correlation_id;
   std::string instance;         // the strategy instance that sent it ("portfolio" for a rebalance)
+  std::int64_t fill_after_ns = 0;  // set by add(): decided_ns plus the latency drawn
 };
 
 enum class FillSource : unsigned char { kQuote, kBar };
@@ -61,6 +74,7 @@ struct PaperFill {
   double commission = 0.0;
   FillSource source = FillSource::kQuote;
   std::int64_t market_ns = 0;  // the quote's time or the bar's start
+  double remaining = 0.0;      // signed quantity still waiting after a partial fill
 };
 
 double commission_for(const ExecutionConfig& c, double quantity, double price);
@@ -68,7 +82,7 @@ double slippage_for(const ExecutionConfig& c, double price);
 
 class PaperExecutor {
  public:
-  explicit PaperExecutor(ExecutionConfig config) : config_(config) {}
+  explicit PaperExecutor(ExecutionConfig config) : config_(config), latency_rng_(config.latency_seed) {}
 
   // An approved order: waits for market data at or after decided_ns.
   // kInvalidArgument for a zero quantity or a bad limit price.
@@ -78,7 +92,7 @@ class PaperExecutor {
   // bid > ask or non-positive prices.
   Status on_quote(const std::string& symbol, double bid, double ask, std::int64_t ts_ns, std::vector<PaperFill>& fills);
   Status on_bar(const std::string& symbol, std::int64_t start_ns, double open, double high, double low,
-                std::vector<PaperFill>& fills);
+                std::vector<PaperFill>& fills, double volume = -1.0);
 
   bool cancel(const std::string& order_id);
   // Cancels every pending order; returns them.
@@ -89,6 +103,7 @@ class PaperExecutor {
 
  private:
   ExecutionConfig config_;
+  std::mt19937_64 latency_rng_;      // the jitter: the same seed gives the same delays
   std::vector<PaperOrder> pending_;  // few at a time: a vector beats a map here
 };
 

@@ -67,6 +67,11 @@ Settings parse_settings(const nlohmann::json& section) {
   e.slippage_bps = r.number("slippage_bps", 0.0, 0.0, 1e4);
   e.slippage_ticks = r.number("slippage_ticks", 0.0, 0.0, 1e6);
   e.tick_size = r.number("tick_size", 0.01, 1e-12, 1e6);
+  // The backtest's fill and latency model (paper_execution.h); 0 = off.
+  e.max_volume_share = r.number("max_volume_share", 0.0, 0.0, 1.0);
+  e.latency_ns = r.duration_ns("latency", 0, 0, 3'600 * kSec);
+  e.latency_jitter_ns = r.duration_ns("latency_jitter", 0, 0, 3'600 * kSec);
+  e.latency_seed = static_cast<std::uint64_t>(r.integer("latency_seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
   s.summary_interval_ns = r.duration_ns("summary_interval", s.summary_interval_ns, kMs, 3'600 * kSec);
   s.decision_grace_ns = r.duration_ns("decision_grace", s.decision_grace_ns, kMs, 60 * kSec);
   s.sample_interval_ns = r.duration_ns("sample_interval", s.sample_interval_ns, kMs, 86'400 * kSec);
@@ -323,12 +328,15 @@ class PortfolioEngine final : public Engine {
       }
       if (!admit(symbol)) return;
       fills_.clear();
-      if (!executor_->on_bar(symbol, start->get<std::int64_t>(), *open, *high, *low, fills_).is_ok()) {
+      const double volume = finite_number(j, "volume").value_or(-1.0);  // absent: no volume cap
+      if (!executor_->on_bar(symbol, start->get<std::int64_t>(), *open, *high, *low, fills_, volume).is_ok()) {
         ++counters_.bad_bars;
         return;
       }
-      (void)book_->set_last(symbol, *close);  // close > 0 checked above
       book_fills(out);
+      // After the fills (a fill sets the last price to its own, the open): the
+      // bar's close is the later price, what the position is worth now.
+      (void)book_->set_last(symbol, *close);  // close > 0 checked above
       mark_changed(symbol, out);
     }
     send(out);
@@ -555,7 +563,8 @@ class PortfolioEngine final : public Engine {
                              {"decision_ns", f.order.decided_ns},
                              {"strategy", f.order.instance},
                              {"risk_state", risk_state_},  // as this engine knew it when it filled
-                             {"position", p.quantity}};
+                             {"position", p.quantity},
+                             {"remaining", std::fabs(f.remaining)}};  // after a partial fill (bar volume cap)
       auto fm = make_message("portfolio.fill." + f.order.symbol, MessageType::kFill, fill.dump(), Priority::kHigh);
       fm->origin_ns = f.order.origin_ns;
       fm->correlation_id = f.order.correlation_id;

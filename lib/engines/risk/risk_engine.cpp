@@ -1,4 +1,5 @@
 #include "engines/risk/risk_engine.h"
+#include "engines/payload_fields.h"
 
 #include <cmath>
 #include <mutex>
@@ -72,12 +73,7 @@ std::string symbol_of(const Message& m, const nlohmann::json& j) {
   return dot == std::string::npos ? std::string() : m.topic.substr(dot + 1);
 }
 
-std::optional<double> number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  double v = it->get<double>();
-  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
-}
+constexpr auto number = payload::finite_number;
 
 struct Cause {
   std::int64_t origin_ns = 0;
@@ -198,6 +194,7 @@ class RiskEngine final : public Engine {
         if (bid && ask && *bid > 0 && *ask > 0) price = (*bid + *ask) / 2.0;
       } else {
         price = number(j, "price");
+        if (!price) price = number(j, "close");  // a bar: topics.trades may list bar topics (backtests on bars)
       }
     }
     RiskEvents ev;
