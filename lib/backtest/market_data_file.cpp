@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engines/config_reader.h"
+#include "marketdata/data_types.h"
+#include "marketdata/sources/replay_source.h"
 #include "store/time_spec.h"
 
 namespace nautilus::backtest {
@@ -28,39 +30,11 @@ constexpr ColumnSpec kQuoteColumns[] = {{"bid", true}, {"ask", true}, {"bid_size
 constexpr ColumnSpec kBarColumns[] = {{"open", true},  {"high", true},   {"low", true},     {"close", true},
                                       {"volume", true}, {"interval", false}, {"vwap", false}, {"trades", false}};
 
-std::vector<std::string_view> split_csv(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = line.find(',', start);
-    std::string_view f = line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    while (!f.empty() && (f.front() == ' ' || f.front() == '\t')) f.remove_prefix(1);
-    while (!f.empty() && (f.back() == ' ' || f.back() == '\t')) f.remove_suffix(1);
-    out.push_back(f);
-    if (comma == std::string_view::npos) return out;
-    start = comma + 1;
-  }
-}
+using md::parse_double;
+using md::parse_int;
+using md::split_csv;
 
-bool parse_double(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc{} && r.ptr == s.data() + s.size() && std::isfinite(out);
-}
-
-bool parse_int(std::string_view s, std::int64_t& out) {
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc{} && r.ptr == s.data() + s.size();
-}
-
-bool valid_symbol(std::string_view s) {
-  if (s.empty() || s.size() > 32) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-           c == '/' || c == ':';
-  });
-}
+using md::valid_symbol;  // the hub's rule for a symbol
 
 [[noreturn]] void fail(const std::string& name, std::size_t line, const std::string& why) {
   throw std::runtime_error(name + ":" + std::to_string(line) + ": " + why);

@@ -97,13 +97,15 @@ TEST_CASE("nautilus backtest: bad input is exit 2 with a clear error and no repo
       {"empty file", "--data " + dir.write("empty.csv", ""), "empty.csv:1: empty file"},
       {"unknown symbol", "--data " + good, "symbol(s) in the config with no rows in the data: MSFT"},
   };
-  for (const auto& c : cases) {
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
     INFO(c.what);
-    auto r = run("--config " + cfg + " backtest run --out " + dir.path(std::string("out-") + c.what) + " " + c.args, dir);
+    const std::string out_dir = dir.path("out-" + std::to_string(i));
+    auto r = run("--config " + cfg + " backtest run --out " + out_dir + " " + c.args, dir);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains(c.message));
     CHECK(r.out.empty());
-    CHECK(!std::filesystem::exists(dir.path(std::string("out-") + c.what)));
+    CHECK(!std::filesystem::exists(out_dir));  // no half report
   }
   // A config problem: file:line and the key.
   const std::string bad_cfg = dir.write("bad.toml", "[engines.portfolio]\nslippage_bps = -1\n");

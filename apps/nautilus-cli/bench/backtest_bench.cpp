@@ -1,6 +1,6 @@
 // nautilus bench backtest: replay throughput of lib/backtest in market events
 // per second, single-threaded on the simulated clock, for
-//   (a) data -> features -> strategy, no orders (the rule never fires), and
+//   (a) data -> features -> strategy, no orders (a 1000 % threshold: the rule never fires), and
 //   (b) the full chain: features -> strategy -> risk -> portfolio, orders and
 //       fills (one-bar momentum on 1 s bars flips often).
 // The data is a seeded random walk of trades over --symbols symbols at
@@ -70,7 +70,7 @@ bt::BacktestConfig make_config(const BacktestBenchArgs& a, bool full) {
                              {"kind", "momentum"},
                              {"symbols", symbols},
                              {"interval", "1s"},
-                             {"params", {{"lookback", 1}, {"threshold", full ? 0.0 : 1e6}}},
+                             {"params", {{"lookback", 1}, {"threshold", full ? 0.0 : 10.0}}},
                              {"sizing", {{"mode", "fixed"}, {"quantity", 10}}}};
   c.engines.push_back({"strategy", "strategy", {{"instances", {instance}}}, true});
   return c;

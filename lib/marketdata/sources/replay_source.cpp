@@ -13,6 +13,8 @@ namespace {
 
 enum class TimeUnit { kNs, kMs, kIso };
 
+}  // namespace
+
 std::vector<std::string_view> split_csv(std::string_view line) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
@@ -39,6 +41,8 @@ bool parse_int(std::string_view s, std::int64_t& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc{} && r.ptr == s.data() + s.size();
 }
+
+namespace {
 
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {

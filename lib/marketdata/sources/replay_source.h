@@ -24,6 +24,12 @@
 
 namespace nautilus::md {
 
+// CSV fields as the replay source reads them (shared with lib/backtest's
+// loader): split on commas with blanks trimmed; whole-field numbers only.
+std::vector<std::string_view> split_csv(std::string_view line);
+bool parse_double(std::string_view s, double& out);  // finite only
+bool parse_int(std::string_view s, std::int64_t& out);
+
 enum class ReplayKind : unsigned char { kTrades, kQuotes, kBars };
 std::string_view to_string(ReplayKind k);
 
