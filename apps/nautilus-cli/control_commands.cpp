@@ -100,7 +100,8 @@ void add_control_commands(CLI::App& app, GlobalOptions& g) {
       }
       const auto& d = r.body["daemon"];
       std::cout << "nautilusd " << d.value("version", "?") << "  pid " << d.value("pid", 0) << "  up "
-                << format_duration_s(d.value("uptime_s", 0.0)) << "  config " << d.value("config", "") << "\n";
+                << format_duration_s(d.value("uptime_s", 0.0)) << "  config " << d.value("config", "")
+                << (d.value("ready", true) ? "" : "  (starting engines)") << "\n";
       for (const auto& l : d["listeners"]) std::cout << "listening on " << l.get<std::string>() << "\n";
       std::cout << "\n";
       print_engines(r.body["engines"], g.color());

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <set>
 #include <iostream>
@@ -295,6 +296,9 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
     std::vector<std::string> urls;
     for (const auto& ep : bound) urls.push_back(ep.is_unix ? ep.to_string() : "http://" + ep.to_string());
     control::ApiContext api{*router, host, clock, nullptr, {}, false};
+    // The listener is up (and the address file written) before the engines
+    // start: `ready` tells a client when they all have been started.
+    std::atomic<bool> engines_started{false};
     api.daemon_info = [&] {
       return nlohmann::json{{"name", "nautilusd"},
                             {"version", kVersion},
@@ -304,6 +308,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
                             {"listeners", urls},
                             {"state_dir", cfg.state_dir},
                             {"config", cfg.source},
+                            {"ready", engines_started.load()},
                             {"buses", {{"marketdata", cfg.marketdata_bus}, {"engine", cfg.engine_bus}}}};
     };
     api.history = history.get();
@@ -321,6 +326,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
 
     if (recorder) recorder->start(*router);
     auto failed = host.start_all();
+    engines_started = true;
     std::string status = std::to_string(cfg.engines.size() - failed.size()) + "/" +
                          std::to_string(cfg.engines.size()) + " engines running";
     log->info("nautilusd {} ready ({}; config {})", kVersion, status, cfg.source);

@@ -108,6 +108,12 @@ struct Daemon {
     REQUIRE(std::filesystem::exists(dir + "/address"));
     url = slurp(dir + "/address");
     while (!url.empty() && url.back() == '\n') url.pop_back();
+    // The address comes with the listener, before the engines start: tests
+    // talk to engines, so wait (bounded) until the daemon says it is ready.
+    eventually([&] {
+      if (::waitpid(proc.pid, nullptr, WNOHANG) != 0) return true;
+      return run_cli("status --json").out.find("\"ready\":true") != std::string::npos;
+    });
   }
   ~Daemon() {
     if (proc.pid > 0) {

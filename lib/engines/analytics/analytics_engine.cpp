@@ -1,4 +1,5 @@
 #include "engines/analytics/analytics_engine.h"
+#include "engines/payload_fields.h"
 
 #include <cmath>
 #include <deque>
@@ -107,17 +108,9 @@ Settings parse_settings(const nlohmann::json& section) {
   return s;
 }
 
-std::optional<double> finite_number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  const double v = it->get<double>();
-  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
-}
+using payload::finite_number;
 
-std::string text(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using payload::text;
 
 // A symbol's position as the portfolio reports it, marked by quotes between fills.
 struct SymbolBook {

@@ -1,4 +1,5 @@
 #include "engines/collateral/collateral_engine.h"
+#include "engines/payload_fields.h"
 
 #include <cmath>
 #include <map>
@@ -95,12 +96,7 @@ Settings parse_settings(const nlohmann::json& section) {
   return s;
 }
 
-std::optional<double> finite_number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  const double v = it->get<double>();
-  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
-}
+using payload::finite_number;
 
 std::string last_segment(const std::string& topic) {
   auto dot = topic.rfind('.');

@@ -1,4 +1,5 @@
 #include "engines/strategy/signal_rules.h"
+#include "engines/payload_fields.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -16,12 +17,7 @@ std::string_view to_string(Direction d) {
 
 namespace {
 
-std::optional<double> finite_number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  const double v = it->get<double>();
-  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
-}
+using payload::finite_number;
 
 std::optional<double> field(const BarFeatures& b, const std::string& name) {
   if (name == "sma") return b.sma;

@@ -1,4 +1,5 @@
 #include "engines/strategy/strategy_engine.h"
+#include "engines/payload_fields.h"
 
 #include <cmath>
 #include <map>
@@ -50,17 +51,9 @@ Settings parse_settings(const nlohmann::json& section) {
   return s;
 }
 
-std::optional<double> number(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  const double v = it->get<double>();
-  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
-}
+constexpr auto number = payload::finite_number;
 
-std::string text(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using payload::text;
 
 // The payload's "symbol", else the topic's last segment.
 std::string symbol_of(const Message& m, const nlohmann::json& j) {
