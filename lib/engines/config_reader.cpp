@@ -148,6 +148,11 @@ std::string ConfigReader::one_of(std::string_view key, std::string fallback,
   return fallback;
 }
 
+std::vector<std::string> ConfigReader::string_or_strings(std::string_view key, std::vector<std::string> fallback) {
+  if (has(key) && raw(key).is_string()) return {string(key, {})};
+  return strings(key, std::move(fallback));
+}
+
 std::vector<std::string> ConfigReader::strings(std::string_view key, std::vector<std::string> fallback) {
   const nlohmann::json* v = find(key);
   if (!v) return fallback;

@@ -48,6 +48,8 @@ class ConfigReader {
   std::string string(std::string_view key, std::string fallback);
   std::string one_of(std::string_view key, std::string fallback, std::initializer_list<std::string_view> allowed);
   std::vector<std::string> strings(std::string_view key, std::vector<std::string> fallback);
+  // One string or a list of them (topic patterns: `fills = "desk.fill.*"`).
+  std::vector<std::string> string_or_strings(std::string_view key, std::vector<std::string> fallback);
   // A duration string ("250ms", "1s", "5m", "1h", "1d") as nanoseconds.
   std::int64_t duration_ns(std::string_view key, std::int64_t fallback_ns, std::int64_t min_ns, std::int64_t max_ns);
 

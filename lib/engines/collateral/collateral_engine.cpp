@@ -80,12 +80,7 @@ Settings parse_settings(const nlohmann::json& section) {
     s.instruments[symbol] = rule;
   }
   ConfigReader t = r.table("topics");
-  auto read = [&t](const char* key, std::vector<std::string>& out) {
-    if (!t.has(key)) return t.accept(key);
-    const nlohmann::json& v = t.raw(key);
-    if (v.is_string()) out = {v.get<std::string>()};
-    else out = t.strings(key, out);
-  };
+  auto read = [&t](const char* key, std::vector<std::string>& out) { out = t.string_or_strings(key, out); };
   read("fills", s.topics.fills);
   read("positions", s.topics.positions);
   read("summary", s.topics.summary);

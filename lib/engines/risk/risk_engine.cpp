@@ -47,12 +47,7 @@ Settings parse_settings(const nlohmann::json& section) {
   ConfigReader r(section);
   ConfigReader t = r.table("topics");
   // Each a pattern or a list of patterns.
-  auto read = [&t](const char* key, std::vector<std::string>& out) {
-    if (!t.has(key)) return t.accept(key);
-    const nlohmann::json& v = t.raw(key);
-    if (v.is_string()) out = {v.get<std::string>()};
-    else out = t.strings(key, out);
-  };
+  auto read = [&t](const char* key, std::vector<std::string>& out) { out = t.string_or_strings(key, out); };
   read("trades", s.topics.trades);
   read("quotes", s.topics.quotes);
   read("vpin", s.topics.vpin);
