@@ -7,14 +7,17 @@
 
 _nautilus_subcommands() {
   case "$1" in
-    "") echo "status engine bus data risk portfolio strategy bench top" ;;
+    "") echo "status engine bus data events risk portfolio strategy analytics collateral backtest bench top" ;;
     engine) echo "list status start stop restart command" ;;
     bus) echo "publish subscribe" ;;
-    data) echo "get sources stats" ;;
+    data) echo "get sources stats history" ;;
+    analytics) echo "report" ;;
+    collateral) echo "show" ;;
+    backtest) echo "run sweep" ;;
     risk) echo "check state halt resume" ;;
     portfolio) echo "show positions pnl optimize rebalance" ;;
     strategy) echo "list stop resume" ;;
-    bench) echo "throughput latency flash-crash vpin-detector engines hub" ;;
+    bench) echo "throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub" ;;
   esac
 }
 
@@ -29,6 +32,16 @@ _nautilus_options() {
     "bench vpin-detector") echo "--runs --calm-minutes --seed --vpin --stream-interval-ms --crash-plunge-pct --crash-duration --crash-volume-x" ;;
     "bench engines") echo "--bars --engine-bars --symbols --runs --seed" ;;
     "bench hub") echo "--clients --symbols --seconds --gets --keys --no-prefetch" ;;
+    "bench tick-to-fill") echo "--symbols --duration --tick-rate --background --bar-ms" ;;
+    "bench store") echo "--rows --batch --postgres --dir --rate --seconds" ;;
+    "bench backtest") echo "--events --symbols --rate" ;;
+    "data sources") echo "--probe" ;;
+    "data history") echo "-t --type --from --to --limit --csv" ;;
+    events) echo "--topic --since --from --to --limit" ;;
+    "analytics report") echo "--period --engine" ;;
+    "collateral show") echo "--engine" ;;
+    "backtest run") echo "--data --from --to --no-progress --param --out" ;;
+    "backtest sweep") echo "--data --from --to --no-progress --param -j --jobs --sort" ;;
     "data get") echo "-t --type -s --source --fresh" ;;
     "risk check") echo "--symbol --side --quantity --price --id" ;;
     "risk halt") echo "--reason --engine" ;;
@@ -51,6 +64,8 @@ _nautilus_takes_value() {
     --crash-duration|--crash-volume-x|--bars|--engine-bars|--clients|--seconds|--gets|--keys) return 0 ;;
     --symbol|--side|--quantity|--price|--id|--reason|--engine|--interval|--sort) return 0 ;;
     --method|--rf|--target-volatility|--lookback|--bounds|--weight) return 0 ;;
+    --tick-rate|--background|--rows|--batch|--postgres|--dir|--events|--from|--to|--limit) return 0 ;;
+    --topic|--since|--period|--data|--param|--out|-j|--jobs) return 0 ;;
   esac
   return 1
 }
@@ -83,7 +98,9 @@ _nautilus() {
   [[ -n $sub && -n $(_nautilus_subcommands "$cmd") ]] && path="$cmd $sub"
 
   case "$prev" in
-    --config) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --config|--data) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --dir|--out) local IFS=$'\n'; COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --period) _nautilus_reply "interval daily" "$cur"; return ;;
     --priority) _nautilus_reply "flash_crash urgent critical high normal low" "$cur"; return ;;
     --mix) _nautilus_reply "normal normal=99,urgent=1 low=40,normal=138,high=20,urgent=1,flash_crash=1" "$cur"; return ;;
     --type|-t)
@@ -91,7 +108,10 @@ _nautilus() {
       else _nautilus_reply "market_data tick quote trade bar level2 fundamental economic news risk_alert risk_metric trading_signal order fill position_update portfolio_update ml_prediction regime_change vpin_toxicity flash_crash_warning feature_update factor_update margin_status performance_metric engine_status system_health" "$cur"; fi
       return ;;
     --side) _nautilus_reply "buy sell" "$cur"; return ;;
-    --sort) _nautilus_reply "rate p50 p90 p99 p999 max queue drops errors name" "$cur"; return ;;
+    --sort)
+      if [[ $path == "backtest sweep" ]]; then _nautilus_reply "pnl return sharpe sortino max_drawdown win_rate profit_factor fills" "$cur"
+      else _nautilus_reply "rate p50 p90 p99 p999 max queue drops errors name" "$cur"; fi
+      return ;;
     --backend)
       if [[ $path == "bench flash-crash" ]]; then _nautilus_reply "inproc daemon redis://" "$cur"
       else _nautilus_reply "inproc:// redis://" "$cur"; fi

@@ -8,7 +8,8 @@ set -g __nautilus_value_opts --url --token --config --priority --mix --type -t -
     --timeout --group --publishers --subscribers --size --duration --queue --drain-timeout --md-backend \
     --engine-backend --symbols --seed --bar-ms --runs --calm-minutes --vpin --stream-interval-ms --crash-plunge-pct \
     --crash-duration --crash-volume-x --bars --engine-bars --clients --seconds --gets --keys --symbol --side \
-    --quantity --price --id --reason --engine --interval --sort
+    --quantity --price --id --reason --engine --interval --sort --tick-rate --background --rows --batch --postgres \
+    --dir --events --from --to --limit --topic --since --period --data --param --out -j --jobs
 
 # The command words typed so far (options and their values left out).
 function __nautilus_words
@@ -73,15 +74,22 @@ complete -c nautilus -n '__nautilus_is ""' -a data -d 'Market data through the h
 complete -c nautilus -n '__nautilus_is ""' -a risk -d 'Pre-trade checks, risk state, halt, resume'
 complete -c nautilus -n '__nautilus_is ""' -a portfolio -d 'Paper portfolio: positions, P&L, optimise, rebalance'
 complete -c nautilus -n '__nautilus_is ""' -a strategy -d 'Strategy instances: list, stop, resume'
+complete -c nautilus -n '__nautilus_is ""' -a events -d 'Recorded bus events from the history store'
+complete -c nautilus -n '__nautilus_is ""' -a analytics -d 'Performance figures and attribution'
+complete -c nautilus -n '__nautilus_is ""' -a collateral -d 'Margin account: requirements, utilisation, call prices'
+complete -c nautilus -n '__nautilus_is ""' -a backtest -d 'Replay market data through the engines'
 complete -c nautilus -n '__nautilus_is ""' -a bench -d 'Benchmarks'
 complete -c nautilus -n '__nautilus_is ""' -a top -d 'Live latency table'
 complete -c nautilus -n '__nautilus_arg_at engine 0' -a 'list status start stop restart command'
 complete -c nautilus -n '__nautilus_arg_at bus 0' -a 'publish subscribe'
-complete -c nautilus -n '__nautilus_arg_at data 0' -a 'get sources stats'
+complete -c nautilus -n '__nautilus_arg_at data 0' -a 'get sources stats history'
+complete -c nautilus -n '__nautilus_arg_at analytics 0' -a 'report'
+complete -c nautilus -n '__nautilus_arg_at collateral 0' -a 'show'
+complete -c nautilus -n '__nautilus_arg_at backtest 0' -a 'run sweep'
 complete -c nautilus -n '__nautilus_arg_at risk 0' -a 'check state halt resume'
 complete -c nautilus -n '__nautilus_arg_at portfolio 0' -a 'show positions pnl optimize rebalance'
 complete -c nautilus -n '__nautilus_arg_at strategy 0' -a 'list stop resume'
-complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines hub'
+complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub'
 
 # Positional arguments.
 for c in status start stop restart command
@@ -194,3 +202,48 @@ complete -c nautilus -n '__nautilus_is strategy stop' -l reason -x -d 'Why (logg
 complete -c nautilus -n '__nautilus_is top' -l interval -x -d 'Seconds between polls'
 complete -c nautilus -n '__nautilus_is top' -l once -d 'One snapshot, then exit'
 complete -c nautilus -n '__nautilus_is top' -l sort -x -a 'rate p50 p90 p99 p999 max queue drops errors name' -d 'Order within each group'
+
+# bench tick-to-fill / store / backtest
+complete -c nautilus -n '__nautilus_is bench tick-to-fill' -l symbols -x -d 'Symbols traded'
+complete -c nautilus -n '__nautilus_is bench tick-to-fill' -l duration -x -d 'Seconds'
+complete -c nautilus -n '__nautilus_is bench tick-to-fill' -l tick-rate -x -d 'Ticks/s per symbol'
+complete -c nautilus -n '__nautilus_is bench tick-to-fill' -l background -x -d 'Background msgs/s'
+complete -c nautilus -n '__nautilus_is bench tick-to-fill' -l bar-ms -x -d 'Wall ms per bar'
+complete -c nautilus -n '__nautilus_is bench store' -l rows -x -d 'Rows written'
+complete -c nautilus -n '__nautilus_is bench store' -l batch -x -d 'Rows per transaction'
+complete -c nautilus -n '__nautilus_is bench store' -l postgres -x -d 'Also this PostgreSQL URL'
+complete -c nautilus -n '__nautilus_is bench store' -l dir -x -a '(__fish_complete_directories)' -d 'Directory for the SQLite file'
+complete -c nautilus -n '__nautilus_is bench store' -l rate -x -d 'Recorded msgs/s'
+complete -c nautilus -n '__nautilus_is bench store' -l seconds -x -d 'Seconds of recording'
+complete -c nautilus -n '__nautilus_is bench backtest' -l events -x -d 'Market events per chain'
+complete -c nautilus -n '__nautilus_is bench backtest' -l symbols -x -d 'Symbols'
+complete -c nautilus -n '__nautilus_is bench backtest' -l rate -x -d 'Trades per simulated second per symbol'
+
+# data sources / history, events
+complete -c nautilus -n '__nautilus_is data sources' -l probe -d 'One real call per enabled HTTP source'
+complete -c nautilus -n '__nautilus_is data history' -s t -l type -x -a 'bar trade quote tick level2 news fundamental economic' -d 'Data type'
+for c in 'data history' events
+    complete -c nautilus -n "__nautilus_is $c" -l from -x -d 'Start: ISO 8601, a date, ns or a duration back'
+    complete -c nautilus -n "__nautilus_is $c" -l to -x -d 'End (exclusive)'
+    complete -c nautilus -n "__nautilus_is $c" -l limit -x -d 'At most N rows'
+end
+complete -c nautilus -n '__nautilus_is data history' -l csv -d 'CSV with a header line'
+complete -c nautilus -n '__nautilus_is events' -l topic -x -d 'Topic glob'
+complete -c nautilus -n '__nautilus_is events' -l since -x -d 'How far back (15m, 1h, 2d)'
+
+# analytics, collateral
+complete -c nautilus -n '__nautilus_is analytics report' -l period -x -a 'interval daily' -d 'Return period'
+complete -c nautilus -n '__nautilus_is analytics report' -l engine -x -a '(__nautilus_engines)' -d 'Analytics engine instance'
+complete -c nautilus -n '__nautilus_is collateral show' -l engine -x -a '(__nautilus_engines)' -d 'Collateral engine instance'
+
+# backtest
+for c in run sweep
+    complete -c nautilus -n "__nautilus_is backtest $c" -l data -r -F -d 'CSV of trades, quotes or bars'
+    complete -c nautilus -n "__nautilus_is backtest $c" -l from -x -d 'First delivery time replayed'
+    complete -c nautilus -n "__nautilus_is backtest $c" -l to -x -d 'Replay up to this time'
+    complete -c nautilus -n "__nautilus_is backtest $c" -l no-progress -d 'No progress line'
+    complete -c nautilus -n "__nautilus_is backtest $c" -l param -x -d 'engine.key=value(s)'
+end
+complete -c nautilus -n '__nautilus_is backtest run' -l out -x -a '(__fish_complete_directories)' -d 'Directory for the report files'
+complete -c nautilus -n '__nautilus_is backtest sweep' -s j -l jobs -x -d 'Runs at a time'
+complete -c nautilus -n '__nautilus_is backtest sweep' -l sort -x -a 'pnl return sharpe sortino max_drawdown win_rate profit_factor fills' -d 'Metric to sort by'

@@ -142,10 +142,13 @@ void Recorder::writer_loop() {
     bool stop = false, forced = false;
     {
       std::unique_lock lock(mu_);
+      // The flag is cleared under the lock before each check: a producer that
+      // raised it while the writer was busy must not keep the next one from
+      // waking it (a lost wake-up left a full batch waiting for the interval).
       wake_.wait_until(lock, next_flush, [&] {
+        wake_pending_.store(false);
         return stopping_ || flush_requested_ || (!failing_.load() && queue_.size() >= config_.batch_size);
       });
-      wake_pending_.store(false);
       stop = stopping_;
       forced = stop || flush_requested_ || steady::now() >= next_flush;
       if (stop && stop_deadline == steady::time_point::max()) stop_deadline = steady::now() + config_.retry_interval * 4;

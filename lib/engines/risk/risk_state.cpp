@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace nautilus::risk {
 
@@ -80,14 +81,22 @@ bool ReturnHistory::maybe_sample(const std::map<std::string, double>& prices, st
     return false;
   }
   if (now_ns < next_sample_ns_) return false;
-  std::map<std::string, double> sample;
+  constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+  ++samples_;
+  for (auto& [s, column] : columns_) column.push_back(kNone);
   for (const auto& [s, p] : prices) {
     auto it = last_prices_.find(s);
-    if (it != last_prices_.end() && it->second > 0.0) sample[s] = p / it->second - 1.0;
+    if (it == last_prices_.end() || !(it->second > 0.0)) continue;
+    auto column = columns_.find(s);
+    if (column == columns_.end()) column = columns_.emplace(s, std::deque<double>(samples_, kNone)).first;
+    column->second.back() = p / it->second - 1.0;
   }
   last_prices_ = prices;
-  samples_.push_back(std::move(sample));
-  if (samples_.size() > window_) samples_.pop_front();
+  stdev_memo_.clear();
+  if (samples_ > window_) {
+    --samples_;
+    for (auto& [s, column] : columns_) column.pop_front();
+  }
   // Aligned to the grid; a gap longer than one interval yields one (longer) return.
   next_sample_ns_ += ((now_ns - next_sample_ns_) / sample_ns_ + 1) * sample_ns_;
   return true;
@@ -95,29 +104,44 @@ bool ReturnHistory::maybe_sample(const std::map<std::string, double>& prices, st
 
 std::optional<double> ReturnHistory::var(const std::map<std::string, double>& notionals, double confidence,
                                          std::size_t min_samples) const {
-  if (samples_.size() < min_samples || samples_.empty()) return std::nullopt;
-  std::vector<double> pnl;
-  pnl.reserve(samples_.size());
-  for (const auto& sample : samples_) {
-    double x = 0.0;
-    for (const auto& [s, n] : notionals) {
-      auto it = sample.find(s);
-      if (it != sample.end()) x += n * it->second;
+  if (samples_ < min_samples || samples_ == 0) return std::nullopt;
+  std::vector<double>& pnl = scratch_;
+  pnl.assign(samples_, 0.0);
+  for (const auto& [s, n] : notionals) {
+    auto column = columns_.find(s);
+    if (column == columns_.end()) continue;
+    for (std::size_t t = 0; t < samples_; ++t) {
+      const double r = column->second[t];
+      if (!std::isnan(r)) pnl[t] += n * r;
     }
-    pnl.push_back(x);
   }
-  std::sort(pnl.begin(), pnl.end());
   const double tail = static_cast<double>(pnl.size()) * (1.0 - confidence);
   auto k = static_cast<std::size_t>(std::max(0.0, std::ceil(tail - 1e-9) - 1.0));
   k = std::min(k, pnl.size() - 1);
+  // The k-th smallest scenario P&L; the order of the others does not matter.
+  std::nth_element(pnl.begin(), pnl.begin() + static_cast<std::ptrdiff_t>(k), pnl.end());
   return std::max(0.0, -pnl[k]);
 }
 
 std::optional<double> ReturnHistory::stdev(const std::string& symbol, std::size_t n, std::size_t min_samples) const {
-  std::vector<double> r;
-  for (auto it = samples_.rbegin(); it != samples_.rend() && r.size() < n; ++it) {
-    auto jt = it->find(symbol);
-    if (jt != it->end()) r.push_back(jt->second);
+  auto memo = stdev_memo_.find(symbol);
+  if (memo == stdev_memo_.end()) memo = stdev_memo_.emplace(symbol, std::vector<StdevMemo>{}).first;
+  for (const StdevMemo& m : memo->second) {
+    if (m.n == n && m.min_samples == min_samples) return m.value;
+  }
+  std::optional<double> v = stdev_uncached(symbol, n, min_samples);
+  memo->second.push_back({n, min_samples, v});
+  return v;
+}
+
+std::optional<double> ReturnHistory::stdev_uncached(const std::string& symbol, std::size_t n,
+                                                    std::size_t min_samples) const {
+  std::vector<double>& r = scratch_;
+  r.clear();
+  if (auto column = columns_.find(symbol); column != columns_.end()) {
+    for (auto it = column->second.rbegin(); it != column->second.rend() && r.size() < n; ++it) {
+      if (!std::isnan(*it)) r.push_back(*it);
+    }
   }
   if (r.size() < std::max<std::size_t>(2, min_samples)) return std::nullopt;
   double mean = 0.0;

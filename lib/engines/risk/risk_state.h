@@ -59,7 +59,7 @@ class ReturnHistory {
 
   // Takes a sample when one is due (at most one per call); returns whether it did.
   bool maybe_sample(const std::map<std::string, double>& prices, std::int64_t now_ns);
-  std::size_t size() const { return samples_.size(); }
+  std::size_t size() const { return samples_; }
 
   // Historical-simulation VaR at `confidence` (0.95, 0.99) of a book with the
   // given signed notionals: scenario t's P&L is Σ_s notional_s · r_{s,t}; with
@@ -72,11 +72,25 @@ class ReturnHistory {
   std::optional<double> stdev(const std::string& symbol, std::size_t n, std::size_t min_samples) const;
 
  private:
+  std::optional<double> stdev_uncached(const std::string& symbol, std::size_t n, std::size_t min_samples) const;
+
   std::int64_t sample_ns_;
   std::size_t window_;
   std::int64_t next_sample_ns_ = 0;
   std::map<std::string, double> last_prices_;
-  std::deque<std::map<std::string, double>> samples_;
+  // One column of returns per symbol, all as long as the history (NaN where a
+  // sample has no return for the symbol): VaR and the volatilities walk a
+  // column instead of looking the symbol up in every sample.
+  std::size_t samples_ = 0;
+  std::map<std::string, std::deque<double>, std::less<>> columns_;
+  // The figures change only when a sample is taken, but they are asked for on
+  // every price: memoised per symbol and window until the next sample.
+  struct StdevMemo {
+    std::size_t n, min_samples;
+    std::optional<double> value;
+  };
+  mutable std::map<std::string, std::vector<StdevMemo>, std::less<>> stdev_memo_;
+  mutable std::vector<double> scratch_;
 };
 
 }  // namespace nautilus::risk
