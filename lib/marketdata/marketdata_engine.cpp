@@ -219,6 +219,9 @@ std::unique_ptr<Source> make_source(Clock& clock, ConfigReader& r, const std::ve
   c.priority = static_cast<int>(r.integer("priority", 2000, -1'000'000, 1'000'000));
   c.rate_limit = rate_limit_of(r);
   c.speed = r.number("speed", 1.0, 1e-6, 1e6);
+  const std::string mode = r.string("mode", "snapshot");
+  if (mode == "every_row") c.mode = ReplayMode::kEveryRow;
+  else if (mode != "snapshot") r.problem("mode", "must be \"snapshot\" or \"every_row\", not \"" + mode + "\"");
   std::string path = r.string("path", "");
   if (path.empty()) {
     r.problem("path", "a replay source needs a CSV file");
@@ -318,10 +321,19 @@ class MarketDataEngine final : public Engine {
         break;
       }
     }
+    // Replays in every_row mode publish their whole file; the snapshot stream
+    // leaves their (type, symbol) pairs alone so nothing is published twice.
+    std::vector<ReplaySource*> every_row;
+    for (const auto& st : hub->sources()) {
+      if (st.kind != "replay") continue;
+      auto* replay = static_cast<ReplaySource*>(hub->find_source(st.name));
+      if (replay->mode() == ReplayMode::kEveryRow) every_row.push_back(replay);
+    }
     {
       std::lock_guard lock(mu_);
       hub_ = hub;
       tape_ = tape;
+      every_row_ = every_row;
       stream_types_ = types;
       interval_ns_ = interval_ms * kMs;
       streamed_.clear();
@@ -338,6 +350,7 @@ class MarketDataEngine final : public Engine {
   void on_stop() override {
     timer_.stop();
     std::lock_guard lock(mu_);
+    every_row_.clear();
     hub_.reset();
     tape_.reset();
   }
@@ -405,6 +418,7 @@ class MarketDataEngine final : public Engine {
   void stream_tick() {
     std::shared_ptr<Hub> hub;
     std::shared_ptr<SyntheticFeed> tape;
+    std::vector<ReplaySource*> every_row;  // owned by `hub`, held here
     std::vector<std::string> symbols;
     std::vector<DataType> types;
     std::int64_t from = 0;
@@ -413,16 +427,28 @@ class MarketDataEngine final : public Engine {
       std::lock_guard lock(mu_);
       hub = hub_;
       tape = tape_;
+      every_row = every_row_;
       symbols.assign(streamed_.begin(), streamed_.end());
       types = stream_types_;
       from = last_trade_ns_;
       last_trade_ns_ = now;
     }
     if (!hub) return;
+    for (ReplaySource* replay : every_row) {
+      const DataType type = replay->row_type();
+      for (const ReplayRow* row : replay->advance(now)) publish_data(row->symbol, type, replay->info().name, row->payload);
+    }
+    auto replayed_in_full = [&every_row](DataType type, const std::string& symbol) {
+      for (const ReplaySource* replay : every_row) {
+        if (replay->row_type() == type && replay->has_symbol(symbol)) return true;
+      }
+      return false;
+    };
     GetOptions opt;
     opt.client = "stream";
     for (DataType type : types) {
       for (const auto& symbol : symbols) {
+        if (replayed_in_full(type, symbol)) continue;
         if (type == DataType::kTrade && tape) {
           for (const auto& t : tape->trades_between(symbol, from, now)) {
             publish_data(symbol, type, tape_source_, trade_json(t));
@@ -578,6 +604,7 @@ class MarketDataEngine final : public Engine {
   std::shared_ptr<Hub> hub_;
   std::shared_ptr<SyntheticFeed> tape_;
   std::string tape_source_;
+  std::vector<ReplaySource*> every_row_;  // sources of hub_
   std::set<std::string> streamed_;
   std::vector<DataType> stream_types_;
   std::unordered_map<Key, DataPtr, KeyHash, KeyEq> last_published_;

@@ -252,6 +252,15 @@ std::vector<const ReplayRow*> ReplaySource::advance(std::int64_t now_ns) {
   return out;
 }
 
+DataType ReplaySource::row_type() const {
+  switch (table_.kind) {
+    case ReplayKind::kQuotes: return DataType::kQuote;
+    case ReplayKind::kBars: return DataType::kBar;
+    case ReplayKind::kTrades: break;
+  }
+  return DataType::kTrade;
+}
+
 bool ReplaySource::finished() const {
   std::lock_guard lock(mu_);
   return cursor_ >= table_.rows.size();

@@ -52,8 +52,16 @@ struct ReplayTable {
   std::string to_csv() const;
 };
 
+// How a replay reaches the bus. kSnapshot: the hub's stream publishes the
+// latest row per symbol each tick, as for any source (rows between two ticks
+// are skipped). kEveryRow: every row is published on
+// marketdata.real_time.<type>.<symbol> as its time comes, so trade consumers
+// (VPIN, features) see the whole tape.
+enum class ReplayMode : unsigned char { kSnapshot, kEveryRow };
+
 struct ReplayConfig {
   std::string name = "replay";
+  ReplayMode mode = ReplayMode::kSnapshot;
   int priority = 2000;
   RateLimit rate_limit{0, 1};
   double speed = 1.0;         // recorded seconds per clock second
@@ -74,6 +82,10 @@ class ReplaySource final : public Source {
   std::vector<const ReplayRow*> advance(std::int64_t now_ns);
   bool finished() const;
   const ReplayTable& table() const { return table_; }
+  ReplayMode mode() const { return config_.mode; }
+  // The type its rows are published as: trade, quote or bar.
+  DataType row_type() const;
+  bool has_symbol(std::string_view symbol) const { return by_symbol_.count(symbol) != 0; }
 
  private:
   std::int64_t recorded_time_locked(std::int64_t now_ns);
