@@ -160,6 +160,7 @@ std::unique_ptr<Source> make_http_source_from(const HttpProvider& p, ConfigReade
   c.http.verify_tls = r.boolean("verify_tls", true);
   c.observations = r.integer("observations", c.observations, 1, 100'000);
   c.bar_interval = r.string("bar_interval", "");
+  c.history = r.boolean("history", c.history);
   for (const char* url_key : {"base_url", "aux_url"}) {
     std::string url = url_key == std::string_view("base_url") ? c.base_url : c.aux_url;
     if (!url.empty() && !url.starts_with("http://") && !url.starts_with("https://")) {
@@ -174,7 +175,7 @@ std::unique_ptr<Source> make_source(Clock& clock, ConfigReader& r, const std::ve
   const std::size_t problems_before = r.problems().size();
   std::string kind = r.one_of("kind", "synthetic",
                               {"synthetic", "replay", "ibkr", "alphavantage", "yahoo", "fred", "tradingeconomics",
-                               "dbnomics", "edgar"});
+                               "dbnomics", "edgar", "datagov"});
   if (r.problems().size() != problems_before) {  // an unknown kind: its other keys mean nothing
     for (const auto& k : r.keys()) r.accept(k);
     return nullptr;

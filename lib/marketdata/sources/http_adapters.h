@@ -15,6 +15,7 @@ std::unique_ptr<HttpSource> make_edgar(const HttpProvider& p, HttpSourceConfig c
 std::unique_ptr<HttpSource> make_ibkr(const HttpProvider& p, HttpSourceConfig c);
 std::unique_ptr<HttpSource> make_dbnomics(const HttpProvider& p, HttpSourceConfig c);
 std::unique_ptr<HttpSource> make_tradingeconomics(const HttpProvider& p, HttpSourceConfig c);
+std::unique_ptr<HttpSource> make_datagov(const HttpProvider& p, HttpSourceConfig c);
 
 // nlohmann helpers the adapters share: a string or number field as a double
 // (providers send numbers as strings), null when missing.

@@ -34,6 +34,8 @@ const std::vector<HttpProvider>& providers() {
        {Tp::kEconomic}, "AMECO/ZUTN/EA19.1.0.0.0.ZUTN", Tp::kEconomic, "unpublished: 1 request/s kept"},
       {"edgar", "NAUTILUS_EDGAR_KEY", "https://data.sec.gov", "https://www.sec.gov", 10, {5.0, 5.0}, false,
        {Tp::kFundamental, Tp::kNews}, "AAPL", Tp::kFundamental, "SEC fair access: under 10 requests/s"},
+      {"datagov", "NAUTILUS_DATAGOV_KEY", "https://api.gsa.gov/technology/datagov/v4", "", 20, {1000.0 / 3600.0, 5.0},
+       true, {Tp::kNews}, "consumer_price_index", Tp::kNews, "api.data.gov key: 1,000 requests/hour"},
   };
   return kProviders;
 }
@@ -222,8 +224,10 @@ FetchResult HttpSource::fetch(std::string_view symbol, DataType type, std::int64
   return fetch_from_provider(symbol, type, now_ns);
 }
 
+std::int64_t HttpSource::default_retry_after_ms() const { return kDefaultRetryAfterMs; }
+
 FetchResult HttpSource::rate_limited(std::int64_t now_ns, std::int64_t retry_after_ms, std::string why) {
-  const std::int64_t wait_ns = (retry_after_ms >= 0 ? retry_after_ms : kDefaultRetryAfterMs) * kNsPerMs;
+  const std::int64_t wait_ns = (retry_after_ms >= 0 ? retry_after_ms : default_retry_after_ms()) * kNsPerMs;
   blocked_until_ns_ = std::max(blocked_until_ns_, now_ns + wait_ns);
   FetchResult r = FetchResult::failure(FetchError::kRateLimited, std::move(why));
   r.retry_after_ns = blocked_until_ns_ - now_ns;
@@ -250,6 +254,10 @@ HttpSource::Reply HttpSource::call(const std::string& url, std::int64_t now_ns, 
       reply.failure = FetchResult::failure(FetchError::kBadResponse, "broken response: " + r.error);
       return reply;
   }
+  // Parsed before the status checks: adapters read the provider's words
+  // (data.gov's API_KEY_INVALID, Trading Economics' "No Access") beside them.
+  reply.json = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  reply.body = std::move(r.body);
   if (r.status == 429) {
     reply.failure = rate_limited(now_ns, r.retry_after_ms, "HTTP 429 Too Many Requests");
     return reply;
@@ -266,8 +274,6 @@ HttpSource::Reply HttpSource::call(const std::string& url, std::int64_t now_ns, 
     reply.failure = FetchResult::failure(FetchError::kUnavailable, "HTTP " + std::to_string(r.status) + " from the provider");
     return reply;
   }
-  reply.json = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  reply.body = std::move(r.body);
   return reply;
 }
 
@@ -311,6 +317,7 @@ std::unique_ptr<HttpSource> make_http_source(HttpSourceConfig config) {
   if (k == "edgar") return adapters::make_edgar(*p, std::move(config));
   if (k == "ibkr") return adapters::make_ibkr(*p, std::move(config));
   if (k == "dbnomics") return adapters::make_dbnomics(*p, std::move(config));
+  if (k == "datagov") return adapters::make_datagov(*p, std::move(config));
   return adapters::make_tradingeconomics(*p, std::move(config));
 }
 

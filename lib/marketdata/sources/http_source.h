@@ -16,18 +16,27 @@
 //             complete bar with a close
 //   economic  {series, title?, units?, frequency?, date, value, ts_ns,
 //              observations: [{date, value|null}, ...] oldest first}; `value`
-//              is the latest non-missing observation
+//              is the latest non-missing observation. Trading Economics sends
+//              its historical series (no units) unless `history = false`,
+//              then its snapshot (units, the previous and latest values).
 //   fundamental {cik, entity, facts: {<concept>: {value, unit, end, fy, fp,
 //              form, filed}}}: the latest reported value per concept
-//   news      {cik, entity, filings: [{form, filed, report_date, accession,
-//              document, url}] newest first}: regulatory filings
+//   news      EDGAR, regulatory filings: {cik, entity, filings: [{form, filed,
+//              report_date, accession, document, url}] newest first}.
+//             data.gov, government datasets matching a search (its catalog
+//             holds metadata, not series): {query, organization, datasets:
+//              [{title, description, publisher, organization, identifier,
+//              modified, modified_ns|null, issued, periodicity, url, keywords,
+//              downloads: [{title, format, url}]}] newest `modified` first}
 //
 // Errors: HTTP 401/403 and "no key" -> kAuth; 404 and the providers' "no such
 // series/symbol" bodies -> kNotFound; 429 and throttle bodies (Alpha Vantage's
 // "Note"/"Information") -> kRateLimited with retry_after_ns (the source then
 // refuses to call until that time); 5xx and refused connections ->
 // kUnavailable; timeouts -> kTimeout; unparseable, truncated or oversized
-// bodies -> kBadResponse; other error bodies -> kProviderError.
+// bodies -> kBadResponse; other error bodies -> kProviderError. A 429
+// without Retry-After waits the provider's default (5 s; data.gov one hour,
+// its documented block).
 #pragma once
 
 #include <cstdint>
@@ -77,6 +86,7 @@ struct HttpSourceConfig {
   bool user_agent_set = false;    // EDGAR refuses requests without a contact User-Agent
   std::int64_t observations = 100;  // economic series: observations kept (newest)
   std::string bar_interval;       // provider's bar interval ("5min" / "5m"); empty: its default
+  bool history = true;            // Trading Economics: the historical series; false: the snapshot only
 };
 
 class HttpSource : public Source {
@@ -94,11 +104,13 @@ class HttpSource : public Source {
   HttpSource(const HttpProvider& provider, HttpSourceConfig config);
 
   virtual FetchResult fetch_from_provider(std::string_view symbol, DataType type, std::int64_t now_ns) = 0;
+  // How long a 429 without Retry-After blocks the source.
+  virtual std::int64_t default_retry_after_ms() const;
 
   struct Reply {
     std::optional<FetchResult> failure;  // transport, 401/403, 429, 5xx: already classified
     long status = 0;
-    nlohmann::json json;                 // discarded when the body is not JSON
+    nlohmann::json json;                 // discarded when the body is not JSON (also set beside a 401/403/429/5xx failure)
     std::string body;
   };
   // GET base + path (path starts with '/'; query values already encoded).

@@ -1,12 +1,21 @@
 // Trading Economics (https://docs.tradingeconomics.com/): the symbol is
-// country:indicator with '_' for spaces ("united_states:gdp"), answered from
-// /country/<country>/indicator/<indicator>?c=<key>&f=json: an array of
-// {Country, Category, Title, LatestValue, LatestValueDate, PreviousValue,
-// PreviousValueDate, Unit, Frequency, ...}; an empty array is an unknown
-// pair. Guest access is gone: without a key the source is disabled, and a
-// refused key (401/403, or a body saying so) is an auth error. Only the
-// snapshot is fetched (one call per request, inside the 1 request/s limit):
-// `observations` holds the previous and latest values.
+// country:indicator with '_' for spaces ("united_states:gdp"). Two answers,
+// both `economic`, one call each (inside the 1 request/s limit):
+//   historical (default) /historical/country/<country>/indicator/<indicator>
+//     ?c=<key>&f=json: an array of {Country, Category, DateTime, Value,
+//     Frequency, HistoricalDataSymbol, LastUpdate}, one row per period (per
+//     docs.tradingeconomics.com/indicators/historical/); the newest
+//     `observations` rows are kept. No units in it.
+//   snapshot (`history = false`, for plans without historical data)
+//     /country/<country>/indicator/<indicator>?c=<key>&f=json: an array of
+//     {Country, Category, Title, LatestValue, LatestValueDate, PreviousValue,
+//     PreviousValueDate, Unit, Frequency, ...}; `observations` holds the
+//     previous and latest values.
+// An empty array is an unknown pair. Guest access is gone: without a key the
+// source is disabled, and a refused key (401/403, or a body saying so) is an
+// auth error; {"Message":"No Access to this feature."} on the historical call
+// says the plan lacks it.
+#include <algorithm>
 #include <string>
 
 #include "marketdata/sources/http_adapters.h"
@@ -16,9 +25,7 @@ namespace {
 
 std::string spaced(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) {
-    if (c == '_') c = ' ';
-  }
+  std::replace(out.begin(), out.end(), '_', ' ');
   return out;
 }
 
@@ -32,20 +39,75 @@ class TradingEconomicsSource final : public HttpSource {
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == symbol.size()) {
       return FetchResult::failure(FetchError::kNotFound, "Trading Economics symbols are country:indicator");
     }
-    std::string url = config().base_url + "/country/" + url_encode_component(spaced(symbol.substr(0, colon))) + "/indicator/" +
-                      url_encode_component(spaced(symbol.substr(colon + 1))) + "?c=" + url_encode_component(key()) + "&f=json";
-    Reply reply = call(url, now_ns);
-    if (reply.failure) return *reply.failure;
-    if (reply.json.is_object() && reply.json.contains("Message")) {
-      std::string msg = string_or(reply.json, "Message");
-      const bool auth = msg.find("credentials") != std::string::npos || msg.find("key") != std::string::npos ||
-                        msg.find("No Access") != std::string::npos;
-      return FetchResult::failure(auth ? FetchError::kAuth : FetchError::kProviderError, "Trading Economics: " + msg);
-    }
+    const std::string pair = "/country/" + url_encode_component(spaced(symbol.substr(0, colon))) + "/indicator/" +
+                             url_encode_component(spaced(symbol.substr(colon + 1)));
+    const std::string query = "?c=" + url_encode_component(key()) + "&f=json";
+    Reply reply = call(config().base_url + (config().history ? "/historical" : "") + pair + query, now_ns);
+    if (auto f = refusal(reply)) return *f;
     if (auto f = generic_failure(reply, "indicator")) return *f;
     if (!reply.json.is_array()) return FetchResult::failure(FetchError::kBadResponse, "answer is not an array");
     if (reply.json.empty()) return FetchResult::failure(FetchError::kNotFound, "Trading Economics has no " + std::string(symbol));
-    const nlohmann::json& e = reply.json[0];
+    return config().history ? historical(symbol, type, reply.json) : snapshot(symbol, type, reply.json[0]);
+  }
+
+ private:
+  // Trading Economics' own words: {"Message": "..."} (a refused key, a plan
+  // without the feature), with any status.
+  std::optional<FetchResult> refusal(const Reply& reply) const {
+    const bool refused = !reply.failure || reply.failure->error == FetchError::kAuth;  // 429, 5xx, transport: as classified
+    if (!refused || !reply.json.is_object() || !reply.json.contains("Message")) return reply.failure;
+    const std::string msg = string_or(reply.json, "Message");
+    if (msg.find("No Access") != std::string::npos && config().history) {
+      return FetchResult::failure(FetchError::kAuth, "Trading Economics: " + msg +
+                                                         " (the plan may not include historical data: set history = false)");
+    }
+    const bool auth = msg.find("credentials") != std::string::npos || msg.find("key") != std::string::npos ||
+                      msg.find("No Access") != std::string::npos || reply.status == 401 || reply.status == 403;
+    return FetchResult::failure(auth ? FetchError::kAuth : FetchError::kProviderError, "Trading Economics: " + msg);
+  }
+
+  FetchResult historical(std::string_view symbol, DataType type, const nlohmann::json& rows) const {
+    struct Row {
+      std::string date;
+      nlohmann::json value;
+    };
+    std::vector<Row> series;
+    series.reserve(rows.size());
+    for (const auto& r : rows) {
+      std::string date = string_or(r, "DateTime").substr(0, 10);
+      if (!http_format::utc_ns(date)) continue;  // a row without a period says nothing
+      series.push_back({std::move(date), number_or_null(r, "Value")});
+    }
+    // Oldest first, whatever order the rows came in; keep the newest `observations`.
+    std::stable_sort(series.begin(), series.end(), [](const Row& a, const Row& b) { return a.date < b.date; });
+    const auto kept = static_cast<std::size_t>(config().observations);
+    const std::size_t first = series.size() > kept ? series.size() - kept : 0;
+    nlohmann::json obs = nlohmann::json::array();
+    nlohmann::json latest = nullptr;
+    std::string latest_date;
+    for (std::size_t i = first; i < series.size(); ++i) {
+      obs.push_back({{"date", series[i].date}, {"value", series[i].value}});
+      if (!series[i].value.is_null()) {
+        latest = series[i].value;
+        latest_date = series[i].date;
+      }
+    }
+    if (latest.is_null()) return FetchResult::failure(FetchError::kNotFound, "Trading Economics has no value for " + std::string(symbol));
+    const nlohmann::json& head = rows[0];
+    const std::string country = string_or(head, "Country"), category = string_or(head, "Category");
+    const std::int64_t ts = http_format::utc_ns(latest_date).value_or(0);
+    return data(symbol, type, ts,
+                {{"series", symbol},
+                 {"title", country.empty() || category.empty() ? country + category : country + " " + category},
+                 {"frequency", string_or(head, "Frequency")},
+                 {"provider_symbol", string_or(head, "HistoricalDataSymbol")},
+                 {"date", latest_date},
+                 {"value", latest},
+                 {"ts_ns", ts},
+                 {"observations", obs}});
+  }
+
+  FetchResult snapshot(std::string_view symbol, DataType type, const nlohmann::json& e) const {
     nlohmann::json value = number_or_null(e, "LatestValue");
     if (value.is_null()) return FetchResult::failure(FetchError::kNotFound, "Trading Economics has no value for " + std::string(symbol));
     std::string date = string_or(e, "LatestValueDate").substr(0, 10);

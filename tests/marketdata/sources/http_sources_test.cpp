@@ -315,21 +315,74 @@ TEST_CASE("dbnomics: v22 series, NA values, errors inside a 200 body", "[marketd
   CHECK(src->fetch("DGS10", DataType::kEconomic, kNow).error == FetchError::kNotFound);  // not PROVIDER/DATASET/SERIES
 }
 
-TEST_CASE("tradingeconomics: snapshot, empty answer, and no key means disabled", "[marketdata][http]") {
+TEST_CASE("tradingeconomics: historical series, snapshot, errors, and no key means disabled", "[marketdata][http]") {
   FixtureServer server;
+  // /historical rows as docs.tradingeconomics.com/indicators/historical/ shows
+  // them; sent out of order here, one period without a value.
+  server.route("/historical/country/united%20states/indicator/gdp", [](const FixtureRequest& req) {
+    if (req.param("c") != kKey) return answer(401, R"({"Message":"Invalid credentials."})");
+    return answer(200, R"([
+      {"Country":"United States","Category":"GDP","DateTime":"2022-12-31T00:00:00","Value":25744.11,"Frequency":"Yearly","HistoricalDataSymbol":"WGDPUSAS","LastUpdate":"2024-03-28T12:30:00"},
+      {"Country":"United States","Category":"GDP","DateTime":"2020-12-31T00:00:00","Value":21354.1,"Frequency":"Yearly","HistoricalDataSymbol":"WGDPUSAS","LastUpdate":"2024-03-28T12:30:00"},
+      {"Country":"United States","Category":"GDP","DateTime":"2024-12-31T00:00:00","Value":null,"Frequency":"Yearly","HistoricalDataSymbol":"WGDPUSAS","LastUpdate":"2024-03-28T12:30:00"},
+      {"Country":"United States","Category":"GDP","DateTime":"2023-12-31T00:00:00","Value":27360.94,"Frequency":"Yearly","HistoricalDataSymbol":"WGDPUSAS","LastUpdate":"2024-03-28T12:30:00"},
+      {"Country":"United States","Category":"GDP","DateTime":"2021-12-31T00:00:00","Value":23315.08,"Frequency":"Yearly","HistoricalDataSymbol":"WGDPUSAS","LastUpdate":"2024-03-28T12:30:00"}])");
+  });
+  server.route("/historical/country/mars/indicator/gdp", answer(200, "[]"));
+  server.route("/historical/country/sweden/indicator/gdp", answer(403, R"({"Message":"No Access to this feature."})"));
+  FixtureResponse busy = answer(429, R"({"Message":"Too Many Requests"})");
+  busy.headers = {{"Retry-After", "3"}};
+  server.route("/historical/country/japan/indicator/gdp", busy);
   server.route("/country/united%20states/indicator/gdp", answer(200, R"([{"Country":"United States","Category":"GDP",
       "Title":"United States GDP","LatestValueDate":"2023-12-31T00:00:00","LatestValue":27360.94,"PreviousValue":25744.11,
       "PreviousValueDate":"2022-12-31T00:00:00","Unit":"USD Billion","Frequency":"Yearly"}])"));
-  server.route("/country/mars/indicator/gdp", answer(200, "[]"));
-  auto src = source_for("tradingeconomics", server);
+
+  HttpSourceConfig c;
+  c.kind = "tradingeconomics";
+  c.base_url = server.base_url();
+  c.key = kKey;
+  c.observations = 4;  // the newest four of the five periods
+  auto src = make_http_source(c);
   json e = payload(src->fetch("united_states:gdp", DataType::kEconomic, kNow));
-  CHECK(e["value"] == Approx(27360.94));
+  CHECK(e["value"] == Approx(27360.94));  // the newest period with a value
   CHECK(e["date"] == "2023-12-31");
-  CHECK(e["units"] == "USD Billion");
-  REQUIRE(e["observations"].size() == 2);
-  CHECK(e["observations"][0]["value"] == Approx(25744.11));
+  CHECK(e["ts_ns"] == http_format::utc_ns("2023-12-31").value());
+  CHECK(e["title"] == "United States GDP");
+  CHECK(e["frequency"] == "Yearly");
+  CHECK(e["provider_symbol"] == "WGDPUSAS");
+  REQUIRE(e["observations"].size() == 4);
+  CHECK(e["observations"][0]["date"] == "2021-12-31");  // oldest first; 2020 dropped
+  CHECK(e["observations"][0]["value"] == Approx(23315.08));
+  CHECK(e["observations"][3]["date"] == "2024-12-31");
+  CHECK(e["observations"][3]["value"].is_null());       // missing, not 0
+  CHECK(server.requests().back().param("f") == "json");
   CHECK(server.requests().back().param("c") == kKey);
+
   CHECK(src->fetch("mars:gdp", DataType::kEconomic, kNow).error == FetchError::kNotFound);
+  CHECK(src->fetch("gdp", DataType::kEconomic, kNow).error == FetchError::kNotFound);  // not country:indicator
+  FetchResult plan = src->fetch("sweden:gdp", DataType::kEconomic, kNow);
+  CHECK(plan.error == FetchError::kAuth);
+  CHECK_THAT(plan.message, Catch::Contains("history = false"));
+  FetchResult limited = src->fetch("japan:gdp", DataType::kEconomic, kNow);
+  CHECK(limited.error == FetchError::kRateLimited);
+  CHECK(limited.retry_after_ns == 3 * kSecond);
+  CHECK(src->fetch("united_states:gdp", DataType::kEconomic, kNow + kSecond).error == FetchError::kRateLimited);  // still waiting
+  CHECK(src->fetch("united_states:gdp", DataType::kEconomic, kNow + 3 * kSecond).ok());
+
+  HttpSourceConfig wrong = c;
+  wrong.key = "wrong";
+  FetchResult refused = make_http_source(wrong)->fetch("united_states:gdp", DataType::kEconomic, kNow);
+  CHECK(refused.error == FetchError::kAuth);
+  CHECK_THAT(refused.message, Catch::Contains("Invalid credentials"));
+
+  HttpSourceConfig snapshot_only = c;
+  snapshot_only.history = false;
+  json snap = payload(make_http_source(snapshot_only)->fetch("united_states:gdp", DataType::kEconomic, kNow));
+  CHECK(server.requests().back().path == "/country/united%20states/indicator/gdp");
+  CHECK(snap["value"] == Approx(27360.94));
+  CHECK(snap["units"] == "USD Billion");
+  REQUIRE(snap["observations"].size() == 2);
+  CHECK(snap["observations"][0]["value"] == Approx(25744.11));
 
   ::unsetenv("NAUTILUS_TRADINGECONOMICS_KEY");
   HttpSourceConfig keyless;
@@ -340,6 +393,7 @@ TEST_CASE("tradingeconomics: snapshot, empty answer, and no key means disabled",
   const std::size_t calls = server.count();
   FetchResult r = off->fetch("united_states:gdp", DataType::kEconomic, kNow);
   CHECK(r.error == FetchError::kAuth);
+  CHECK_THAT(r.message, Catch::Contains("no key"));
   CHECK(server.count() == calls);  // nothing sent
 
   ::setenv("NAUTILUS_TRADINGECONOMICS_KEY", kKey, 1);
@@ -347,6 +401,107 @@ TEST_CASE("tradingeconomics: snapshot, empty answer, and no key means disabled",
   CHECK(from_env->info().disabled.empty());
   CHECK(from_env->fetch("united_states:gdp", DataType::kEconomic, kNow).ok());
   ::unsetenv("NAUTILUS_TRADINGECONOMICS_KEY");
+}
+
+// The v4 search shapes from data.gov's catalog API page
+// (resources.data.gov/catalog-api): results[] with a dcat object, the
+// api.data.gov key and rate-limit errors, the catalog's 422.
+TEST_CASE("datagov: catalog v4 search, X-Api-Key, its error and throttle shapes", "[marketdata][http]") {
+  FixtureServer server;
+  server.route("/search", [](const FixtureRequest& req) {
+    auto it = req.headers.find("x-api-key");
+    if (it == req.headers.end()) {
+      return answer(403, R"({"error":{"code":"API_KEY_MISSING","message":"No api_key was supplied."}})");
+    }
+    if (it->second != kKey) {
+      return answer(403, R"({"error":{"code":"API_KEY_INVALID","message":"An invalid api_key was supplied."}})");
+    }
+    const std::string q = req.param("q");
+    if (q == "busy") return answer(429, R"({"error":{"code":"OVER_RATE_LIMIT","message":"You have exceeded your rate limit. Try again later."}})");
+    if (q == "bad") return answer(422, R"({"message":"Validation error","detail":{"query":{"per_page":["must be >= 1"]}}})");
+    if (q == "down") return answer(500, R"({"error":"Internal Server Error"})");
+    if (q == "nothing here") return answer(200, R"({"sort":"relevance","results":[]})");
+    return answer(200, R"({"sort":"relevance","after":"WzEwMC4wNiwwLCJiMWEzIl0=","results":[
+      {"title":"CPI for All Urban Consumers, 1990-2010","description":"Older series.","identifier":"cpi-old","slug":"cpi-all-urban-1990",
+       "publisher":"Bureau of Labor Statistics","keyword":["cpi","prices"],"last_harvested_date":"2025-08-02T21:17:47.154806",
+       "organization":{"id":"o1","name":"Department of Labor","slug":"dol","organization_type":"Federal Government"},
+       "distribution_titles":["cpi.csv"],
+       "dcat":{"@type":"dcat:Dataset","modified":"2019-03-01","issued":"2011-01-05","accrualPeriodicity":"R/P1M",
+               "distribution":[{"@type":"dcat:Distribution","title":"cpi.csv","mediaType":"text/csv","downloadURL":"https://www.bls.gov/cpi/cpi.csv"}]}},
+      {"title":"Consumer Price Index (CPI) Databases","description":"Monthly CPI.","identifier":"bls-cpi","slug":"consumer-price-index",
+       "publisher":"Bureau of Labor Statistics","keyword":["cpi","inflation"],
+       "organization":{"name":"Department of Labor","slug":"dol"},
+       "dcat":{"modified":"2024-06-12T08:30:00.123456","landingPage":"https://www.bls.gov/cpi/data.htm",
+               "distribution":["cpi.csv"]}},
+      {"title":"CPI notes","slug":"cpi-notes","dcat":{"modified":"R/P1M"}}]})");
+  });
+  auto src = source_for("datagov", server);
+  CHECK(src->info().types == std::vector<DataType>{DataType::kNews});
+
+  json n = payload(src->fetch("dol:consumer_price_index", DataType::kNews, kNow));
+  const FixtureRequest sent = server.requests().back();
+  CHECK(sent.path == "/search");
+  CHECK(sent.param("q") == "consumer price index");
+  CHECK(sent.param("org_slug") == "dol");
+  CHECK(sent.param("per_page") == "20");
+  CHECK(sent.query.find(kKey) == std::string::npos);  // the key travels in the header only
+  CHECK(n["query"] == "consumer price index");
+  CHECK(n["organization"] == "dol");
+  REQUIRE(n["datasets"].size() == 3);
+  const json& newest = n["datasets"][0];
+  CHECK(newest["identifier"] == "bls-cpi");  // modified 2024 before 2019; the undated one last
+  CHECK(newest["url"] == "https://www.bls.gov/cpi/data.htm");
+  CHECK(newest["modified_ns"] == http_format::utc_ns("2024-06-12 08:30:00").value());
+  CHECK(newest["organization"] == "Department of Labor");
+  CHECK(newest["downloads"].empty());  // bare-string distributions carry no link
+  const json& older = n["datasets"][1];
+  CHECK(older["url"] == "https://catalog.data.gov/dataset/cpi-all-urban-1990");
+  CHECK(older["periodicity"] == "R/P1M");
+  REQUIRE(older["downloads"].size() == 1);
+  CHECK(older["downloads"][0]["format"] == "text/csv");
+  CHECK(older["downloads"][0]["url"] == "https://www.bls.gov/cpi/cpi.csv");
+  CHECK(older["keywords"] == json::array({"cpi", "prices"}));
+  CHECK(n["datasets"][2]["modified_ns"].is_null());
+  CHECK(src->fetch("cpi", DataType::kNews, kNow).data->as_of_ns == http_format::utc_ns("2024-06-12 08:30:00").value());
+  CHECK(server.requests().back().param("org_slug").empty());
+
+  CHECK(src->fetch("nothing_here", DataType::kNews, kNow).error == FetchError::kNotFound);
+  CHECK(src->fetch("bad", DataType::kNews, kNow).error == FetchError::kProviderError);
+  CHECK(src->fetch("down", DataType::kNews, kNow).error == FetchError::kUnavailable);
+  CHECK(src->fetch("cpi", DataType::kEconomic, kNow).error == FetchError::kUnsupported);
+
+  // OVER_RATE_LIMIT carries no Retry-After: the block lasts its documented hour.
+  FetchResult limited = src->fetch("busy", DataType::kNews, kNow);
+  CHECK(limited.error == FetchError::kRateLimited);
+  CHECK(limited.retry_after_ns == 3600 * kSecond);
+  CHECK_THAT(limited.message, Catch::Contains("OVER_RATE_LIMIT"));
+  const std::size_t calls = server.count();
+  CHECK(src->fetch("cpi", DataType::kNews, kNow + 3599 * kSecond).error == FetchError::kRateLimited);
+  CHECK(server.count() == calls);
+  CHECK(src->fetch("cpi", DataType::kNews, kNow + 3600 * kSecond).ok());
+
+  HttpSourceConfig wrong;
+  wrong.kind = "datagov";
+  wrong.base_url = server.base_url();
+  wrong.key = "wrong";
+  FetchResult refused = make_http_source(wrong)->fetch("cpi", DataType::kNews, kNow);
+  CHECK(refused.error == FetchError::kAuth);
+  CHECK_THAT(refused.message, Catch::Contains("API_KEY_INVALID"));
+  CHECK(refused.message.find("wrong") == std::string::npos);
+
+  ::unsetenv("NAUTILUS_DATAGOV_KEY");
+  HttpSourceConfig keyless;
+  keyless.kind = "datagov";
+  keyless.base_url = server.base_url();
+  auto off = make_http_source(keyless);
+  CHECK(off->info().disabled == "no key");
+  const std::size_t before = server.count();
+  CHECK(off->fetch("cpi", DataType::kNews, kNow).error == FetchError::kAuth);
+  CHECK(server.count() == before);
+  ::setenv("NAUTILUS_DATAGOV_KEY", kKey, 1);
+  CHECK(make_http_source(keyless)->fetch("cpi", DataType::kNews, kNow).ok());
+  CHECK(server.requests().back().headers.at("x-api-key") == kKey);
+  ::unsetenv("NAUTILUS_DATAGOV_KEY");
 }
 
 }  // namespace nautilus::md

@@ -173,6 +173,47 @@ TEST_CASE("hub over HTTP sources: breaker opens, the chain falls back, limits ho
   CHECK(av_server.requests()[0].param("apikey") == secret);
 }
 
+TEST_CASE("hub over HTTP: the regulatory chain falls back from EDGAR to data.gov", "[marketdata][http]") {
+  SimulatedClock clock(kNow);
+  FixtureServer edgar_server([&clock] { return clock.now_ns(); });
+  FixtureServer datagov_server([&clock] { return clock.now_ns(); });
+  FixtureResponse down;
+  down.status = 503;
+  down.body = "maintenance";
+  edgar_server.route("/files/company_tickers.json", down);
+  datagov_server.route("/search", body(R"({"sort":"relevance","results":[{"title":"Apple Inc. filings index","identifier":"aapl",
+      "slug":"aapl-filings","dcat":{"modified":"2024-02-01"}}]})"));
+  const std::string secret = "DATAGOV-SECRET-0001";
+  json config = {{"sources",
+                  {{{"kind", "edgar"}, {"base_url", edgar_server.base_url()}, {"aux_url", edgar_server.base_url()},
+                    {"user_agent", "nautilus-tests admin@example.com"}},
+                   {{"kind", "datagov"}, {"base_url", datagov_server.base_url()}, {"key", secret}},
+                   {{"kind", "synthetic"}, {"symbols", {"AAPL"}}}}}};
+  auto hub = make_hub_from_config(clock, config);
+  const auto news_chain = hub->chain(DataType::kNews);
+  REQUIRE(news_chain.size() >= 2);
+  CHECK(news_chain[0] == "edgar");
+  CHECK(news_chain[1] == "datagov");
+  CHECK(hub->chain(DataType::kFundamental)[0] == "edgar");  // data.gov holds no fundamentals
+
+  GetResult r = hub->get("AAPL", DataType::kNews);
+  REQUIRE(r.ok());
+  CHECK(r.data->source == "datagov");
+  CHECK(json::parse(r.data->payload)["datasets"][0]["identifier"] == "aapl");
+  CHECK(hub->stats().fallbacks == 1);
+  CHECK(edgar_server.count() == 1);
+  REQUIRE(datagov_server.count() == 1);
+  CHECK(datagov_server.requests()[0].headers.at("x-api-key") == secret);
+  for (const auto& s : hub->sources()) CHECK(to_json(s, clock.now_ns()).dump().find(secret) == std::string::npos);
+
+  ::unsetenv("NAUTILUS_DATAGOV_KEY");
+  json keyless = {{"sources", {{{"kind", "datagov"}, {"base_url", datagov_server.base_url()}}}}};
+  auto hub2 = make_hub_from_config(clock, keyless);
+  CHECK(hub2->chain(DataType::kNews).empty());
+  REQUIRE(hub2->sources().size() == 1);
+  CHECK(hub2->sources()[0].health == "disabled (no key)");
+}
+
 TEST_CASE("hub over HTTP: a burst of clients never exceeds a source's rate limit", "[marketdata][http]") {
   SimulatedClock clock(kNow);
   FixtureServer server([&clock] { return clock.now_ns(); });
