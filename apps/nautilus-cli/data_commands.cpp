@@ -48,6 +48,12 @@ std::string summary(const std::string& type, const nlohmann::json& d) {
     return std::to_string(d["filings"].size()) + " filings, latest " + f.value("form", std::string()) + " filed " +
            f.value("filed", std::string());
   }
+  if (type == "news" && d.contains("datasets") && d["datasets"].is_array() && !d["datasets"].empty()) {  // data.gov
+    const auto& ds = d["datasets"][0];
+    std::string s = std::to_string(d["datasets"].size()) + " datasets, newest " + ds.value("modified", std::string("-")).substr(0, 10) +
+                    ": " + ds.value("title", std::string());
+    return s.size() > 100 ? s.substr(0, 97) + "..." : s;
+  }
   if (type == "trade") return num(d, "size", 0) + " @ " + num(d, "price") + (d.contains("side") ? " " + d["side"].get<std::string>() : "");
   if (type == "tick") return num(d, "price");
   if (type == "bar") {
@@ -213,7 +219,7 @@ void add_data_commands(CLI::App& app, GlobalOptions& g) {
   auto a = std::make_shared<GetArgs>();
   auto* get = data->add_subcommand("get", "Cached (or fresh) market data for symbols");
   get->add_option("symbols", a->symbols, "Symbols, e.g. AAPL MSFT")->required();
-  get->add_option("-t,--type", a->types, "tick, quote, trade, bar, level2, news (EDGAR filings), fundamental, economic (repeatable; default quote)")
+  get->add_option("-t,--type", a->types, "tick, quote, trade, bar, level2, news (EDGAR filings, data.gov datasets), fundamental, economic (repeatable; default quote)")
       ->delimiter(',');
   get->add_option("-s,--source", a->source, "Only this source (see `nautilus data sources`)");
   get->add_flag("--fresh", a->fresh, "Bypass the cache: always call the source");
