@@ -31,12 +31,6 @@ constexpr std::size_t kDownloadsKept = 10;
 constexpr std::size_t kDescriptionChars = 500;
 constexpr std::int64_t kOverRateLimitBlockMs = 3'600'000;  // "the block lifts automatically after one hour"
 
-std::string spaced(std::string_view s) {
-  std::string out(s);
-  std::replace(out.begin(), out.end(), '_', ' ');
-  return out;
-}
-
 const nlohmann::json& member(const nlohmann::json& j, const char* key) {
   static const nlohmann::json kNull;
   if (!j.is_object()) return kNull;
@@ -111,7 +105,7 @@ class DatagovSource final : public HttpSource {
       query = symbol.substr(colon + 1);
     }
     if (query.empty() && organization.empty()) return FetchResult::failure(FetchError::kNotFound, "empty data.gov search");
-    std::string url = config().base_url + "/search?q=" + url_encode_component(spaced(query)) +
+    std::string url = config().base_url + "/search?q=" + url_encode_component(spaces_for_underscores(query)) +
                       "&per_page=" + std::to_string(kDatasetsKept);
     if (!organization.empty()) url += "&org_slug=" + url_encode_component(organization);
     Reply reply = call(url, now_ns, {"X-Api-Key: " + key(), "Accept: application/json"});
@@ -145,7 +139,7 @@ class DatagovSource final : public HttpSource {
     const auto& newest = datasets.front()["modified_ns"];
     const std::int64_t as_of = newest.is_null() ? now_ns : newest.get<std::int64_t>();
     return data(symbol, type, as_of,
-                {{"query", spaced(query)}, {"organization", std::string(organization)}, {"datasets", datasets}});
+                {{"query", spaces_for_underscores(query)}, {"organization", std::string(organization)}, {"datasets", datasets}});
   }
 };
 

@@ -21,5 +21,7 @@ std::unique_ptr<HttpSource> make_datagov(const HttpProvider& p, HttpSourceConfig
 // (providers send numbers as strings), null when missing.
 nlohmann::json number_or_null(const nlohmann::json& object, const char* key);
 std::string string_or(const nlohmann::json& object, const char* key, std::string fallback = {});
+// Symbols cannot hold spaces: "united_states" -> "united states".
+std::string spaces_for_underscores(std::string_view symbol);
 
 }  // namespace nautilus::md::adapters

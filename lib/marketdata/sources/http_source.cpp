@@ -185,6 +185,12 @@ std::string string_or(const nlohmann::json& object, const char* key, std::string
   return fallback;
 }
 
+std::string spaces_for_underscores(std::string_view symbol) {
+  std::string out(symbol);
+  std::replace(out.begin(), out.end(), '_', ' ');
+  return out;
+}
+
 }  // namespace adapters
 
 HttpSource::HttpSource(const HttpProvider& provider, HttpSourceConfig config)

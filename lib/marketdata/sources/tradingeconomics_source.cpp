@@ -23,12 +23,6 @@
 namespace nautilus::md::adapters {
 namespace {
 
-std::string spaced(std::string_view s) {
-  std::string out(s);
-  std::replace(out.begin(), out.end(), '_', ' ');
-  return out;
-}
-
 class TradingEconomicsSource final : public HttpSource {
  public:
   TradingEconomicsSource(const HttpProvider& p, HttpSourceConfig c) : HttpSource(p, std::move(c)) {}
@@ -39,8 +33,8 @@ class TradingEconomicsSource final : public HttpSource {
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == symbol.size()) {
       return FetchResult::failure(FetchError::kNotFound, "Trading Economics symbols are country:indicator");
     }
-    const std::string pair = "/country/" + url_encode_component(spaced(symbol.substr(0, colon))) + "/indicator/" +
-                             url_encode_component(spaced(symbol.substr(colon + 1)));
+    const std::string pair = "/country/" + url_encode_component(spaces_for_underscores(symbol.substr(0, colon))) + "/indicator/" +
+                             url_encode_component(spaces_for_underscores(symbol.substr(colon + 1)));
     const std::string query = "?c=" + url_encode_component(key()) + "&f=json";
     Reply reply = call(config().base_url + (config().history ? "/historical" : "") + pair + query, now_ns);
     if (auto f = refusal(reply)) return *f;

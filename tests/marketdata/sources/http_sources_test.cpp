@@ -40,6 +40,32 @@ json payload(const FetchResult& r) {
   return json::parse(r.data->payload);
 }
 
+// A provider that needs a key: none in the config nor its environment
+// variable means disabled and nothing sent; the variable alone enables it.
+// Returns the request the env-keyed source sent.
+FixtureRequest check_key_from_env(const std::string& kind, const char* env, const FixtureServer& server,
+                                  const std::string& symbol, DataType type) {
+  ::unsetenv(env);
+  HttpSourceConfig keyless;
+  keyless.kind = kind;
+  keyless.base_url = server.base_url();
+  auto off = make_http_source(keyless);
+  CHECK(off->info().disabled == "no key");
+  const std::size_t calls = server.count();
+  FetchResult r = off->fetch(symbol, type, kNow);
+  CHECK(r.error == FetchError::kAuth);
+  CHECK_THAT(r.message, Catch::Contains("no key"));
+  CHECK(server.count() == calls);  // nothing sent
+
+  ::setenv(env, kKey, 1);
+  auto from_env = make_http_source(keyless);
+  ::unsetenv(env);
+  CHECK(from_env->info().disabled.empty());
+  CHECK(from_env->fetch(symbol, type, kNow).ok());
+  REQUIRE(server.count() == calls + 1);
+  return server.requests().back();
+}
+
 FixtureResponse answer(int status, std::string body) {
   FixtureResponse r;
   r.status = status;
@@ -384,23 +410,8 @@ TEST_CASE("tradingeconomics: historical series, snapshot, errors, and no key mea
   REQUIRE(snap["observations"].size() == 2);
   CHECK(snap["observations"][0]["value"] == Approx(25744.11));
 
-  ::unsetenv("NAUTILUS_TRADINGECONOMICS_KEY");
-  HttpSourceConfig keyless;
-  keyless.kind = "tradingeconomics";
-  keyless.base_url = server.base_url();
-  auto off = make_http_source(keyless);
-  CHECK(off->info().disabled == "no key");
-  const std::size_t calls = server.count();
-  FetchResult r = off->fetch("united_states:gdp", DataType::kEconomic, kNow);
-  CHECK(r.error == FetchError::kAuth);
-  CHECK_THAT(r.message, Catch::Contains("no key"));
-  CHECK(server.count() == calls);  // nothing sent
-
-  ::setenv("NAUTILUS_TRADINGECONOMICS_KEY", kKey, 1);
-  auto from_env = make_http_source(keyless);
-  CHECK(from_env->info().disabled.empty());
-  CHECK(from_env->fetch("united_states:gdp", DataType::kEconomic, kNow).ok());
-  ::unsetenv("NAUTILUS_TRADINGECONOMICS_KEY");
+  CHECK(check_key_from_env("tradingeconomics", "NAUTILUS_TRADINGECONOMICS_KEY", server, "united_states:gdp", DataType::kEconomic)
+            .param("c") == kKey);
 }
 
 // The v4 search shapes from data.gov's catalog API page
@@ -489,19 +500,7 @@ TEST_CASE("datagov: catalog v4 search, X-Api-Key, its error and throttle shapes"
   CHECK_THAT(refused.message, Catch::Contains("API_KEY_INVALID"));
   CHECK(refused.message.find("wrong") == std::string::npos);
 
-  ::unsetenv("NAUTILUS_DATAGOV_KEY");
-  HttpSourceConfig keyless;
-  keyless.kind = "datagov";
-  keyless.base_url = server.base_url();
-  auto off = make_http_source(keyless);
-  CHECK(off->info().disabled == "no key");
-  const std::size_t before = server.count();
-  CHECK(off->fetch("cpi", DataType::kNews, kNow).error == FetchError::kAuth);
-  CHECK(server.count() == before);
-  ::setenv("NAUTILUS_DATAGOV_KEY", kKey, 1);
-  CHECK(make_http_source(keyless)->fetch("cpi", DataType::kNews, kNow).ok());
-  CHECK(server.requests().back().headers.at("x-api-key") == kKey);
-  ::unsetenv("NAUTILUS_DATAGOV_KEY");
+  CHECK(check_key_from_env("datagov", "NAUTILUS_DATAGOV_KEY", server, "cpi", DataType::kNews).headers.at("x-api-key") == kKey);
 }
 
 }  // namespace nautilus::md
