@@ -22,6 +22,7 @@
 #include "control/state_dir.h"
 #include "core/clock.h"
 #include "store/recorder.h"
+#include "store_history.h"
 
 namespace nautilus::daemon {
 namespace {
@@ -196,7 +197,7 @@ void apply_reload(DaemonConfig& cfg, const DaemonConfig& next, EngineHost& host,
 
 }  // namespace
 
-int run_daemon(int argc, char** argv, EngineRegistry& registry) {
+int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<md::HistoryLink> history_link) {
   CLI::App app{"nautilusd: hosts the nautilus buses, engines and control API"};
   app.name("nautilusd");
   app.set_version_flag("--version", std::string("nautilusd ") + kVersion);
@@ -283,6 +284,15 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry) {
       log->info("history store {}: recording {} topic pattern(s), batches of {} or every {} ms", history->describe(),
                 cfg.recorder.topics.size(), cfg.recorder.batch_size, cfg.recorder.flush_interval.count());
     }
+    // The hub asks the store for history before any source; unlinked before
+    // the store closes (the engines are stopped by then too).
+    if (history_link && history) history_link->set(std::make_shared<StoreHistoryReader>(*history));
+    struct Unlink {
+      md::HistoryLink* link;
+      ~Unlink() {
+        if (link) link->set(nullptr);
+      }
+    } unlink{history_link.get()};
 
     control::ServerOptions so;
     so.token = token;

@@ -5,6 +5,9 @@
 int main(int argc, char** argv) {
   nautilus::EngineRegistry registry;
   nautilus::register_builtin_engines(registry);
-  nautilus::md::register_marketdata_engine(registry);  // lives above the engines layer
-  return nautilus::daemon::run_daemon(argc, argv, registry);
+  // The hub lives above the engines layer; it reads history from the daemon's
+  // store once that is open.
+  auto history = std::make_shared<nautilus::md::HistoryLink>();
+  nautilus::md::register_marketdata_engine(registry, history);
+  return nautilus::daemon::run_daemon(argc, argv, registry, history);
 }

@@ -1,6 +1,8 @@
 // GET /api/v1/history...: the history store over HTTP, for `nautilus data
 // history`, `nautilus events` and the browser. Read-only, so no token.
+#include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "control/daemon_api.h"
 #include "core/clock.h"
@@ -51,10 +53,10 @@ auto store_call(F&& f) -> decltype(f()) {
   }
 }
 
-HttpResponse rows_json(const std::vector<store::Record>& rows, std::size_t limit) {
+nlohmann::json rows_json(const std::vector<store::Record>& rows, std::size_t limit) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : rows) list.push_back(store::to_json(r));
-  return HttpResponse::json({{"records", list}, {"count", rows.size()}, {"truncated", rows.size() >= limit}});
+  return {{"records", list}, {"count", rows.size()}, {"truncated", rows.size() >= limit}};
 }
 
 // "bars" / "bar" / "trades" / "quotes" ... -> a marketdata-bus message type.
@@ -66,6 +68,45 @@ MessageType market_type(const std::string& text) {
     if (auto mt = parse_message_type(t)) return *mt;
   }
   throw HttpError(404, "unknown_type", "no history type '" + text + "' (bars, trades, quotes, ticks, level2, news, ...)");
+}
+
+// The hub's answer as the store's record list, or nullopt when no
+// marketdata engine is running (the store is asked directly then).
+std::optional<nlohmann::json> hub_history(ApiContext& ctx, const store::MarketQuery& q) {
+  nlohmann::json answer;
+  try {
+    answer = ctx.host.command("marketdata", "history",
+                              {{"symbol", q.symbol},
+                               {"type", std::string(to_string(q.type))},
+                               {"from_ns", q.from_ns},
+                               {"to_ns", q.to_ns},
+                               {"limit", q.limit}});
+  } catch (const EngineNotFound&) {
+    return std::nullopt;
+  } catch (const IllegalTransition&) {
+    return std::nullopt;
+  } catch (const std::invalid_argument& e) {
+    throw HttpError(400, "bad_request", e.what());
+  }
+  if (answer.contains("error") && answer["error"] != "not_found") {
+    throw HttpError(503, "history_unavailable", answer.value("message", std::string("history unavailable")));
+  }
+  nlohmann::json records = nlohmann::json::array();
+  const std::string topic = "marketdata.real_time." + std::string(to_string(q.type)) + "." + q.symbol;
+  for (const auto& p : answer.value("points", nlohmann::json::array())) {
+    records.push_back({{"ts_ns", p.value("ts_ns", std::int64_t{0})},
+                       {"topic", topic},
+                       {"bus", "marketdata"},
+                       {"type", std::string(to_string(q.type))},
+                       {"source", p.value("source", std::string())},
+                       {"symbol", q.symbol},
+                       {"payload", p.contains("payload") ? p["payload"] : nlohmann::json::object()}});
+  }
+  if (q.newest_first) std::reverse(records.begin(), records.end());
+  return nlohmann::json{{"records", records},
+                        {"count", records.size()},
+                        {"truncated", answer.value("truncated", false)},
+                        {"answered_by", answer.value("answered_by", std::string("none"))}};
 }
 
 }  // namespace
@@ -96,11 +137,10 @@ void install_history_routes(ControlServer& server, ApiContext& ctx) {
     }
     q.limit = limit_param(req, 1000);
     q.newest_first = req.query_or("order") != "oldest";  // the latest events unless asked otherwise
-    return rows_json(store_call([&] { return s.events(q); }), q.limit);
+    return HttpResponse::json(rows_json(store_call([&] { return s.events(q); }), q.limit));
   });
 
   server.add_route("GET", "/api/v1/history/{type}/{symbol}", [&ctx](const HttpRequest& req) {
-    store::Store& s = history_of(ctx);
     store::MarketQuery q;
     q.type = market_type(req.params.at("type"));
     q.symbol = req.params.at("symbol");
@@ -108,7 +148,13 @@ void install_history_routes(ControlServer& server, ApiContext& ctx) {
     q.to_ns = time_param(req, "to", q.to_ns);
     q.limit = limit_param(req, 10'000);
     q.newest_first = req.query_or("order") != "oldest";
-    return rows_json(store_call([&] { return s.market(q); }), q.limit);
+    // Through the market data hub when it runs: the store first, then the
+    // sources that keep history (a replay file) for what was never recorded.
+    if (auto via_hub = hub_history(ctx, q)) return HttpResponse::json(*via_hub);
+    store::Store& s = history_of(ctx);
+    nlohmann::json j = rows_json(store_call([&] { return s.market(q); }), q.limit);
+    j["answered_by"] = "store";
+    return HttpResponse::json(j);
   });
 }
 

@@ -102,6 +102,8 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
   Scheduler scheduler;
 
   std::shared_ptr<SharedCache> shared;  // set before serving; null: local only
+  std::shared_ptr<HistoryReader> history_reader;  // set before serving; null: sources only
+  std::atomic<std::uint64_t> history_requests{0}, history_from_store{0}, history_from_sources{0};
   const std::string token_base;
   std::atomic<std::uint64_t> token_seq{0};
   std::atomic<std::uint64_t> sh_hits{0}, sh_misses{0}, sh_puts{0}, sh_lock_acquired{0}, sh_lock_waits{0},
@@ -526,6 +528,67 @@ Hub::~Hub() = default;
 
 void Hub::set_shared_cache(std::shared_ptr<SharedCache> shared) { impl_->shared = std::move(shared); }
 
+void Hub::set_history(std::shared_ptr<HistoryReader> history) { impl_->history_reader = std::move(history); }
+
+HistoryResult Hub::history(const HistoryRequest& request) {
+  Impl& i = *impl_;
+  i.history_requests.fetch_add(1, std::memory_order_relaxed);
+  HistoryResult out;
+  out.error = FetchError::kNotFound;
+  out.message = "no " + std::string(to_string(request.type)) + " history for " + request.symbol;
+  if (i.history_reader) {
+    try {
+      out.points = i.history_reader->read(request);
+      if (!out.points.empty()) {
+        i.history_from_store.fetch_add(1, std::memory_order_relaxed);
+        out.error = FetchError::kNone;
+        out.message.clear();
+        out.answered_by = "store";
+        return out;
+      }
+    } catch (const std::exception& e) {
+      // A failing store is not the end: the sources may still have it.
+      out.error = FetchError::kUnavailable;
+      out.message = i.history_reader->describe() + ": " + e.what();
+    }
+  }
+  std::shared_lock lock(i.sources_mu);
+  for (SourceSlot* slot : i.chains[static_cast<std::size_t>(request.type)]) {
+    const std::int64_t now = i.clock.now_ns();
+    if (!slot->breaker.allow(now)) {
+      slot->breaker_rejects.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (!slot->limiter.try_acquire(now)) {
+      slot->breaker.abandon();
+      slot->rate_limited.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    HistoryResult r = slot->source->fetch_history(request, now);
+    if (r.error == FetchError::kUnsupported) {
+      slot->breaker.abandon();  // not a call the source could answer: neither health nor failure
+      continue;
+    }
+    slot->calls.fetch_add(1, std::memory_order_relaxed);
+    i.upstream_calls.fetch_add(1, std::memory_order_relaxed);
+    if (r.ok() && !r.points.empty()) {
+      slot->breaker.on_success();
+      slot->successes.fetch_add(1, std::memory_order_relaxed);
+      i.history_from_sources.fetch_add(1, std::memory_order_relaxed);
+      if (r.answered_by.empty()) r.answered_by = slot->source->info().name;
+      return r;
+    }
+    if (counts_as_failure(r.error)) {
+      slot->breaker.on_failure(i.clock.now_ns());
+      slot->errors.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      slot->breaker.on_success();
+    }
+    if (!r.ok()) out.message = slot->source->info().name + ": " + r.message;
+  }
+  return out;
+}
+
 void Hub::add_source(std::unique_ptr<Source> source, std::optional<BreakerConfig> breaker) {
   if (!source) throw std::invalid_argument("null source");
   const SourceInfo& info = source->info();
@@ -626,6 +689,9 @@ HubStats Hub::stats() const {
   s.revalidations = i.revalidations.load();
   s.prefetch_issued = i.prefetch_issued.load();
   s.prefetch_hits = i.prefetch_hits.load();
+  s.history_requests = i.history_requests.load();
+  s.history_from_store = i.history_from_store.load();
+  s.history_from_sources = i.history_from_sources.load();
   s.cache = i.cache.stats();
   s.shared = shared_tier_stats();
   s.hit_latency_ns = i.hit_latency.snapshot();
@@ -730,6 +796,8 @@ nlohmann::json to_json(const HubStats& s) {
           {"revalidations", s.revalidations},
           {"prefetch_issued", s.prefetch_issued},
           {"prefetch_hits", s.prefetch_hits},
+          {"history", {{"requests", s.history_requests}, {"from_store", s.history_from_store},
+                       {"from_sources", s.history_from_sources}}},
           {"cache", {{"size", s.cache.size}, {"capacity", s.cache.capacity}, {"evictions", s.cache.evictions}}},
           {"shared_cache", to_json(s.shared)},
           {"hit_latency", latency_us(s.hit_latency_ns)},

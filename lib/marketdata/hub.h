@@ -32,6 +32,7 @@
 #include "core/histogram.h"
 #include "marketdata/cache.h"
 #include "marketdata/circuit_breaker.h"
+#include "marketdata/history_reader.h"
 #include "marketdata/shared_cache.h"
 #include "marketdata/source.h"
 
@@ -120,6 +121,9 @@ struct HubStats {
   std::uint64_t revalidations = 0;
   std::uint64_t prefetch_issued = 0;
   std::uint64_t prefetch_hits = 0;  // fresh hits on an entry a prefetch filled
+  std::uint64_t history_requests = 0;
+  std::uint64_t history_from_store = 0;    // answered by the recorded history
+  std::uint64_t history_from_sources = 0;  // the store had none: a source answered
   CacheStats cache;
   SharedTierStats shared;
   HistogramSnapshot hit_latency_ns;   // sampled (1 in 64) fresh hits
@@ -149,6 +153,13 @@ class Hub {
   void set_shared_cache(std::shared_ptr<SharedCache> shared);
 
   GetResult get(std::string_view symbol, DataType type, const GetOptions& options = {});
+
+  // Control plane: where history is looked up first (null: sources only).
+  void set_history(std::shared_ptr<HistoryReader> history);
+  // A range of history: the recorded store first; when it has no point in
+  // the range, the sources of the type's chain that keep history (breaker and
+  // rate limit as for get()). Not cached. Never throws.
+  HistoryResult history(const HistoryRequest& request);
 
   // The sources a request for `type` walks, in order.
   std::vector<std::string> chain(DataType type) const;

@@ -3,6 +3,7 @@
 #include "engines/config_reader.h"
 
 #include <algorithm>
+#include <charconv>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -264,8 +265,31 @@ StreamConfig read_stream_config(ConfigReader& r) {
 
 std::unique_ptr<Hub> read_hub_config(Clock& clock, ConfigReader& r);
 
+// An integer argument (JSON number or query-string text) within [lo, hi].
+std::int64_t integer_arg(const nlohmann::json& args, const char* key, std::int64_t fallback, std::int64_t lo,
+                         std::int64_t hi) {
+  if (!args.contains(key) || args.at(key).is_null()) return fallback;
+  const auto& v = args.at(key);
+  std::int64_t n = 0;
+  if (v.is_number_integer()) {
+    n = v.get<std::int64_t>();
+  } else if (v.is_string()) {
+    const std::string t = v.get<std::string>();
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+    if (ec != std::errc() || p != t.data() + t.size()) throw std::invalid_argument(std::string(key) + ": expected an integer");
+  } else {
+    throw std::invalid_argument(std::string(key) + ": expected an integer");
+  }
+  if (n < lo || n > hi) {
+    throw std::invalid_argument(std::string(key) + ": must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  }
+  return n;
+}
+
 class MarketDataEngine final : public Engine {
  public:
+  explicit MarketDataEngine(std::shared_ptr<HistoryReader> history) : history_(std::move(history)) {}
+
   std::string_view kind() const override { return "marketdata"; }
   std::string_view description() const override {
     return "market data hub: cache, sources, fallback; streams marketdata.real_time.<type>.<symbol>";
@@ -280,6 +304,7 @@ class MarketDataEngine final : public Engine {
     if (cmd == "sources") return cmd_sources();
     if (cmd == "probe") return cmd_probe();
     if (cmd == "stats") return cmd_stats();
+    if (cmd == "history") return cmd_history(args);
     if (cmd == "subscribe" || cmd == "unsubscribe") {
       auto symbols = string_list(args, "symbols", "symbol");
       if (symbols.empty()) throw std::invalid_argument("symbols: at least one");
@@ -305,6 +330,7 @@ class MarketDataEngine final : public Engine {
   void on_start(EngineContext& ctx) override {
     ConfigReader r(ctx.config);
     auto hub = std::shared_ptr<Hub>(read_hub_config(ctx.clock, r));
+    if (history_) hub->set_history(history_);
     StreamConfig sc = read_stream_config(r);
     r.finish();
     r.throw_if_problems();
@@ -510,6 +536,36 @@ class MarketDataEngine final : public Engine {
     return answer(args, client.empty() ? "control" : client);
   }
 
+  // {symbol, type (bar), from_ns, to_ns, limit}: the store first, then the
+  // sources that keep history (Hub::history).
+  nlohmann::json cmd_history(const nlohmann::json& args) {
+    auto hub = running_hub();
+    HistoryRequest req;
+    req.symbol = text(args, "symbol");
+    if (!valid_symbol(req.symbol)) throw std::invalid_argument("symbol: a valid symbol is required");
+    req.type = parse_types(string_list(args, "type", "type"), {DataType::kBar}).front();
+    req.from_ns = integer_arg(args, "from_ns", 0, 0, INT64_MAX);
+    req.to_ns = integer_arg(args, "to_ns", INT64_MAX, 0, INT64_MAX);
+    req.limit = static_cast<std::size_t>(integer_arg(args, "limit", 10'000, 1, 100'000));
+    HistoryResult r = hub->history(req);
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& d : r.points) {
+      auto payload = nlohmann::json::parse(d->payload, nullptr, /*allow_exceptions=*/false);
+      points.push_back({{"ts_ns", d->as_of_ns},
+                        {"source", d->source},
+                        {"payload", payload.is_discarded() ? nlohmann::json(d->payload) : payload}});
+    }
+    nlohmann::json j = {{"symbol", req.symbol}, {"type", std::string(to_string(req.type))}, {"points", points},
+                        {"count", r.points.size()}, {"truncated", r.points.size() >= req.limit}};
+    if (r.ok()) {
+      j["answered_by"] = r.answered_by;
+    } else {
+      j["error"] = std::string(to_string(r.error));
+      j["message"] = r.message;
+    }
+    return j;
+  }
+
   nlohmann::json cmd_sources() {
     auto hub = running_hub();
     std::int64_t now = hub->clock().now_ns();
@@ -601,6 +657,7 @@ class MarketDataEngine final : public Engine {
     }
   }
 
+  const std::shared_ptr<HistoryReader> history_;  // null: the sources only
   mutable std::mutex mu_;
   std::shared_ptr<Hub> hub_;
   std::shared_ptr<SyntheticFeed> tape_;
@@ -693,12 +750,33 @@ std::unique_ptr<Hub> make_hub_from_config(Clock& clock, const nlohmann::json& co
   return hub;
 }
 
-std::unique_ptr<Engine> make_marketdata_engine() { return std::make_unique<MarketDataEngine>(); }
+std::unique_ptr<Engine> make_marketdata_engine(std::shared_ptr<HistoryReader> history) {
+  return std::make_unique<MarketDataEngine>(std::move(history));
+}
 
-void register_marketdata_engine(EngineRegistry& registry) {
+void register_marketdata_engine(EngineRegistry& registry, std::shared_ptr<HistoryReader> history) {
   registry.add({"marketdata",
                 "market data hub: cache, sources, fallback; streams marketdata.real_time.<type>.<symbol>",
-                make_marketdata_engine});
+                [history] { return make_marketdata_engine(history); }});
+}
+
+std::string HistoryLink::describe() const {
+  std::lock_guard lock(mu_);
+  return target_ ? target_->describe() : "no history store";
+}
+
+std::vector<DataPtr> HistoryLink::read(const HistoryRequest& request) {
+  std::shared_ptr<HistoryReader> target;
+  {
+    std::lock_guard lock(mu_);
+    target = target_;
+  }
+  return target ? target->read(request) : std::vector<DataPtr>{};
+}
+
+void HistoryLink::set(std::shared_ptr<HistoryReader> target) {
+  std::lock_guard lock(mu_);
+  target_ = std::move(target);
 }
 
 }  // namespace nautilus::md

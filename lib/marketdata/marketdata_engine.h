@@ -8,24 +8,44 @@
 //     "reply_to": "<topic>"}; the reply goes to `reply_to` (default
 //    `marketdata.reply.<requester>`) on the engine bus with the request's
 //    correlation id and {"results": [...]}.
-//  - Control-plane commands: get, sources, stats, subscribe, unsubscribe.
+//  - Control-plane commands: get, sources, probe, stats, history (a range:
+//    the recorded store first, then sources that keep history), subscribe,
+//    unsubscribe.
 //
 // It lives in the marketdata layer (the only one that may touch sources) and
 // is registered with the daemon's registry by register_marketdata_engine().
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engines/engine.h"
 #include "engines/registry.h"
+#include "marketdata/history_reader.h"
 #include "marketdata/hub.h"
 
 namespace nautilus::md {
 
-std::unique_ptr<Engine> make_marketdata_engine();
-void register_marketdata_engine(EngineRegistry& registry);
+// `history`: where the hubs look for history first (null: sources only).
+std::unique_ptr<Engine> make_marketdata_engine(std::shared_ptr<HistoryReader> history = nullptr);
+void register_marketdata_engine(EngineRegistry& registry, std::shared_ptr<HistoryReader> history = nullptr);
+
+// A history reader bound late: registered with the engine before the daemon
+// has opened its store, pointed at the store once it has (empty until then).
+class HistoryLink final : public HistoryReader {
+ public:
+  std::string describe() const override;
+  std::vector<DataPtr> read(const HistoryRequest& request) override;
+  void set(std::shared_ptr<HistoryReader> target);
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<HistoryReader> target_;
+};
 
 // Builds a hub (and its sources) from the engine's config section; exposed for
 // benches and tests. Throws std::invalid_argument naming the bad key.

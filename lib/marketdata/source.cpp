@@ -34,4 +34,11 @@ bool counts_as_failure(FetchError e) {
 
 bool SourceInfo::supports(DataType t) const { return std::find(types.begin(), types.end(), t) != types.end(); }
 
+HistoryResult Source::fetch_history(const HistoryRequest& request, std::int64_t) {
+  HistoryResult r;
+  r.error = FetchError::kUnsupported;
+  r.message = info().name + " keeps no " + std::string(to_string(request.type)) + " history";
+  return r;
+}
+
 }  // namespace nautilus::md

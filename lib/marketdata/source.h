@@ -10,6 +10,7 @@
 // while kNotFound (the provider answered: no such symbol) does not.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -60,12 +61,33 @@ struct SourceInfo {
   bool supports(DataType t) const;
 };
 
+// A range of history: the points of (symbol, type) with from_ns <= time <
+// to_ns, oldest first; with more than `limit`, the newest `limit` of them.
+struct HistoryRequest {
+  std::string symbol;
+  DataType type = DataType::kBar;
+  std::int64_t from_ns = 0;
+  std::int64_t to_ns = INT64_MAX;
+  std::size_t limit = 10'000;
+};
+
+struct HistoryResult {
+  std::vector<DataPtr> points;       // oldest first
+  FetchError error = FetchError::kNone;
+  std::string message;
+  std::string answered_by;           // "store" or the source's name
+  bool ok() const { return error == FetchError::kNone; }
+};
+
 class Source {
  public:
   virtual ~Source() = default;
   virtual const SourceInfo& info() const = 0;
   // The latest data for (symbol, type) as of `now_ns` on the hub's clock.
   virtual FetchResult fetch(std::string_view symbol, DataType type, std::int64_t now_ns) = 0;
+  // History over a range, for sources that keep or can fetch one. The
+  // default serves none (kUnsupported). Never throws.
+  virtual HistoryResult fetch_history(const HistoryRequest& request, std::int64_t now_ns);
 };
 
 }  // namespace nautilus::md

@@ -157,3 +157,56 @@ TEST_CASE("e2e history: [store] and [recorder] mistakes are listed with file and
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("e2e history: the hub answers from the store first, then from a source that keeps history",
+          "[e2e][history]") {
+  KeptDir keep;
+  // MSFT is only in a replay file (never streamed, so never recorded); AAPL
+  // bars are published and recorded.
+  std::ofstream(keep.path + "/msft.csv") << "ts_ns,symbol,open,high,low,close,volume\n"
+                                            "1700000060000000000,MSFT,10,11,9,10.5,100\n"
+                                            "1700000120000000000,MSFT,10.5,12,10,11.5,200\n"
+                                            "1700000180000000000,MSFT,11.5,13,11,12.5,300\n";
+  const std::string config = "[store]\nurl = \"sqlite:" + keep.path + "/history.db\"\n[recorder]\nflush_interval_ms = 20\n"
+                             "[engines.marketdata]\nsymbols = [\"AAPL\"]\nstream_types = [\"quote\"]\n"
+                             "[[engines.marketdata.sources]]\nkind = \"synthetic\"\n"
+                             "[[engines.marketdata.sources]]\nkind = \"replay\"\nname = \"msft-file\"\npath = \"" +
+                             keep.path + "/msft.csv\"\n";
+  DaemonProcess d(config);
+  REQUIRE(eventually([&] { return d.cli("engine status marketdata").out.find("RUNNING") != std::string::npos; }));
+  REQUIRE(d.cli("bus publish marketdata marketdata.real_time.bar.AAPL '{\"symbol\":\"AAPL\",\"open\":1,\"high\":2,"
+                "\"low\":1,\"close\":1.5,\"volume\":10}' --type bar --source recorded-feed").rc == 0);
+  REQUIRE(eventually([&] {
+    return sqlite_count(keep.path + "/history.db", "SELECT COUNT(*) FROM records WHERE topic LIKE '%bar.AAPL'") == 1;
+  }));
+
+  auto aapl = d.cli("--json data history AAPL --type bar");
+  REQUIRE(aapl.rc == 0);
+  auto rows = ndjson(aapl.out);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["source"] == "recorded-feed");
+  CHECK(rows[0]["payload"]["close"] == 1.5);
+
+  // Not in the store: the replay source's rows in the range, oldest first with --csv.
+  auto msft = d.cli("data history MSFT --type bar --csv --from 1700000100000000000");
+  REQUIRE(msft.rc == 0);
+  INFO(msft.out);
+  CHECK(msft.out.find("MSFT,10.5000,12.0000,10.0000,11.5000,200.0000\n") != std::string::npos);
+  CHECK(msft.out.find("MSFT,11.5000,13.0000,11.0000,12.5000,300.0000\n") != std::string::npos);
+  CHECK(msft.out.find(",100.0000\n") == std::string::npos);  // before --from
+  auto json = ndjson(d.cli("--json data history MSFT --type bar").out);
+  REQUIRE(json.size() == 3);
+  CHECK(json[0]["source"] == "msft-file");
+
+  // Neither has it: exit 4, one line.
+  auto none = d.cli("data history NOPE --type bar");
+  CHECK(none.rc == 4);
+  CHECK(none.err.find("no bar history for NOPE") != std::string::npos);
+
+  auto stats = d.cli("--json engine command marketdata stats");
+  REQUIRE(stats.rc == 0);
+  auto s = nlohmann::json::parse(stats.out);
+  const auto& h = s.contains("history") ? s["history"] : s["hub"]["history"];
+  CHECK(h["from_store"].get<int>() >= 1);
+  CHECK(h["from_sources"].get<int>() >= 2);
+}

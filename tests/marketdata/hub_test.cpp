@@ -3,11 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "marketdata/hub.h"
+#include "marketdata/sources/replay_source.h"
 #include "marketdata/sources/synthetic_source.h"
 
 using namespace nautilus;
@@ -368,4 +370,120 @@ TEST_CASE("hub: prefetch models are per client", "[marketdata][hub][prefetch]") 
   }
   auto s = hub.stats();
   CHECK(s.prefetch_hits >= 14);  // rounds 3..10 for both clients' level2 (and quotes)
+}
+
+namespace {
+
+// The store side of Hub::history as the hub sees it: recorded bars of one
+// symbol, or a failure, and a count of the reads.
+class RecordedBars final : public HistoryReader {
+ public:
+  std::string describe() const override { return "recorded bars"; }
+  std::vector<DataPtr> read(const HistoryRequest& r) override {
+    ++reads;
+    if (failing) throw std::runtime_error("disk I/O error");
+    std::vector<DataPtr> out;
+    for (std::int64_t t : times) {
+      if (r.symbol != "AAPL" || r.type != DataType::kBar || t < r.from_ns || t >= r.to_ns) continue;
+      auto d = std::make_shared<DataPoint>();
+      d->symbol = r.symbol;
+      d->type = r.type;
+      d->source = "recorder";
+      d->as_of_ns = t;
+      out.push_back(std::move(d));
+    }
+    if (out.size() > r.limit) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(r.limit));
+    return out;
+  }
+  std::vector<std::int64_t> times = {10 * kSec, 20 * kSec, 30 * kSec};
+  bool failing = false;
+  int reads = 0;
+};
+
+std::unique_ptr<ReplaySource> bars_file() {
+  ReplayTable table;
+  REQUIRE(ReplayTable::parse("ts_ns,symbol,open,high,low,close,volume\n"
+                             "15000000000,AAPL,1,2,1,1.5,10\n"
+                             "25000000000,AAPL,1.5,2,1,1.75,10\n"
+                             "25000000000,MSFT,5,6,4,5.5,20\n"
+                             "35000000000,MSFT,5.5,6,5,5.75,20\n",
+                             table)
+              .is_ok());
+  ReplayConfig c;
+  c.name = "bars-file";
+  return std::make_unique<ReplaySource>(c, std::move(table));
+}
+
+HistoryRequest bars_of(std::string symbol, std::int64_t from = 0, std::int64_t to = INT64_MAX, std::size_t limit = 100) {
+  HistoryRequest r;
+  r.symbol = std::move(symbol);
+  r.type = DataType::kBar;
+  r.from_ns = from;
+  r.to_ns = to;
+  r.limit = limit;
+  return r;
+}
+
+std::vector<std::int64_t> times_of(const HistoryResult& r) {
+  std::vector<std::int64_t> out;
+  for (const auto& d : r.points) out.push_back(d->as_of_ns);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hub history: the store first, then a source that keeps history, else not found", "[marketdata][hub][history]") {
+  SimulatedClock clock(1'700'000'000LL * kSec);
+  Hub hub(clock);
+  hub.add_source(synthetic("synthetic", 1));  // serves bars, keeps no history: skipped
+  hub.add_source(bars_file());
+  auto store = std::make_shared<RecordedBars>();
+  hub.set_history(store);
+
+  struct Case {
+    const char* what;
+    HistoryRequest request;
+    bool store_fails;
+    FetchError error;
+    std::string answered_by;
+    std::vector<std::int64_t> times;
+  };
+  const std::vector<Case> cases = {
+      {"recorded: the store answers, the file is not asked", bars_of("AAPL"), false, FetchError::kNone, "store",
+       {10 * kSec, 20 * kSec, 30 * kSec}},
+      {"a range of the store, the newest `limit`", bars_of("AAPL", 15 * kSec, 31 * kSec, 1), false, FetchError::kNone,
+       "store", {30 * kSec}},
+      {"not recorded: the file's rows in the range", bars_of("MSFT", 30 * kSec), false, FetchError::kNone, "bars-file",
+       {35 * kSec}},
+      {"a failing store: the file answers", bars_of("AAPL", 0, 20 * kSec), true, FetchError::kNone, "bars-file",
+       {15 * kSec}},
+      {"nobody has it", bars_of("NOPE"), false, FetchError::kNotFound, "", {}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    store->failing = c.store_fails;
+    HistoryResult r = hub.history(c.request);
+    CHECK(r.error == c.error);
+    CHECK(r.answered_by == c.answered_by);
+    CHECK(times_of(r) == c.times);
+  }
+  HubStats s = hub.stats();
+  CHECK(s.history_requests == 5);
+  CHECK(s.history_from_store == 2);
+  CHECK(s.history_from_sources == 2);
+  CHECK(store->reads == 5);
+}
+
+TEST_CASE("hub history: without a store the sources answer; a type no source keeps is not found", "[marketdata][hub][history]") {
+  SimulatedClock clock(1'700'000'000LL * kSec);
+  Hub hub(clock);
+  hub.add_source(bars_file());
+  HistoryResult r = hub.history(bars_of("AAPL"));
+  REQUIRE(r.ok());
+  CHECK(times_of(r) == std::vector<std::int64_t>{15 * kSec, 25 * kSec});
+  HistoryRequest quotes = bars_of("AAPL");
+  quotes.type = DataType::kQuote;
+  HistoryResult q = hub.history(quotes);
+  CHECK(q.error == FetchError::kNotFound);
+  CHECK(q.points.empty());
 }

@@ -299,4 +299,38 @@ FetchResult ReplaySource::fetch(std::string_view symbol, DataType type, std::int
   return FetchResult::success(std::move(d));
 }
 
+HistoryResult ReplaySource::fetch_history(const HistoryRequest& request, std::int64_t) {
+  HistoryResult out;
+  if (!info_.supports(request.type) || request.type == DataType::kTick) {
+    out.error = FetchError::kUnsupported;
+    out.message = info_.name + " replays " + std::string(to_string(table_.kind));
+    return out;
+  }
+  auto it = by_symbol_.find(request.symbol);
+  if (it == by_symbol_.end()) {
+    out.error = FetchError::kNotFound;
+    out.message = "no rows for " + request.symbol;
+    return out;
+  }
+  const auto& idx = it->second;
+  auto time_of = [&](std::size_t i) { return table_.rows[i].ts_ns; };
+  auto first = std::lower_bound(idx.begin(), idx.end(), request.from_ns,
+                                [&](std::size_t i, std::int64_t t) { return time_of(i) < t; });
+  auto last = std::lower_bound(first, idx.end(), request.to_ns,
+                               [&](std::size_t i, std::int64_t t) { return time_of(i) < t; });
+  if (static_cast<std::size_t>(last - first) > request.limit) first = last - static_cast<std::ptrdiff_t>(request.limit);
+  for (auto p = first; p != last; ++p) {
+    const ReplayRow& row = table_.rows[*p];
+    auto d = std::make_shared<DataPoint>();
+    d->symbol = row.symbol;
+    d->type = request.type;
+    d->source = info_.name;
+    d->as_of_ns = row.ts_ns;
+    d->payload = row.payload;
+    out.points.push_back(std::move(d));
+  }
+  out.answered_by = info_.name;
+  return out;
+}
+
 }  // namespace nautilus::md

@@ -75,6 +75,9 @@ class ReplaySource final : public Source {
   const SourceInfo& info() const override { return info_; }
   // The latest row for (symbol, type) recorded at or before the replay time.
   FetchResult fetch(std::string_view symbol, DataType type, std::int64_t now_ns) override;
+  // The file's rows of the symbol in the range, whatever the replay time: a
+  // recording is history.
+  HistoryResult fetch_history(const HistoryRequest& request, std::int64_t now_ns) override;
 
   // The recorded time that clock time `now_ns` maps to.
   std::int64_t recorded_time(std::int64_t now_ns);
