@@ -1,7 +1,10 @@
-// nautilus backtest run|sweep: the config's engines replayed over CSV market
-// data on the simulated clock, in this process (lib/backtest); nothing talks
-// to a daemon. sweep runs each combination of --param values as a child
+// nautilus backtest run|sweep|replay: the config's engines replayed over CSV
+// market data on the simulated clock, in this process (lib/backtest); nothing
+// talks to a daemon. sweep runs each combination of --param values as a child
 // `nautilus backtest run --json` (fork/exec of this binary), -j at a time.
+// replay re-runs a recording's market data (the history store) and compares
+// the decisions with the recorded ones (lib/backtest/replay.h): exit 0 when
+// identical, 1 at the first difference.
 // Exit 2 for a bad config, bad data or an unknown symbol, before any output.
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -19,11 +22,13 @@
 #include "backtest/backtest_config.h"
 #include "backtest/backtest_run.h"
 #include "backtest/market_data_file.h"
+#include "backtest/replay.h"
 #include "backtest/report.h"
 #include "backtest/sweep.h"
 #include "commands.h"
 #include "core/clock.h"
 #include "engines/registry.h"
+#include "store/store.h"
 #include "store/time_spec.h"
 #include "table.h"
 
@@ -36,7 +41,13 @@ struct RunArgs {
   std::vector<std::string> data;
   std::vector<std::string> params;  // overrides, one value each
   std::string from, to, out;
+  std::string record;  // --record STORE
   bool no_progress = false;
+};
+
+struct ReplayArgs {
+  std::string recording, from, to;
+  std::vector<std::string> params;
 };
 
 struct SweepArgs {
@@ -92,9 +103,58 @@ Loaded load_inputs(const GlobalOptions& g, const RunArgs& a) {
   return l;
 }
 
+bool is_store_url(const std::string& text) {
+  return text.starts_with("postgresql://") || text.starts_with("postgres://");
+}
+
+// A recording to write (`run --record`): a PostgreSQL URL, or an SQLite file
+// that must not exist yet (two sessions in one file would replay as one).
+std::unique_ptr<store::Store> open_new_recording(const std::string& target) {
+  try {
+    if (is_store_url(target)) return store::make_store(target, ".");
+    const std::string path = target.starts_with("sqlite:") ? target.substr(7) : target;
+    if (std::filesystem::exists(path)) {
+      throw CliError(kExitUsage, "--record " + path + ": exists (record each run into a new file)");
+    }
+    return store::make_store("sqlite:" + std::filesystem::absolute(path).string(), ".");
+  } catch (const CliError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw CliError(kExitUsage, std::string("--record: ") + e.what());
+  }
+}
+
+// A recording to read (`replay`): it must already be a history store; a
+// missing file is not created and a foreign file is refused before SQLite
+// would touch it.
+std::unique_ptr<store::Store> open_recording(const std::string& recording) {
+  std::string path = recording;
+  if (!is_store_url(recording)) {
+    if (path.starts_with("sqlite:")) path.erase(0, 7);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw CliError(kExitUsage, path + ": no such file");
+    if (std::filesystem::is_directory(path, ec)) throw CliError(kExitUsage, path + ": is a directory, not a history store");
+    char header[16] = {};
+    std::ifstream in(path, std::ios::binary);
+    in.read(header, sizeof header);
+    if (in.gcount() != sizeof header || std::memcmp(header, "SQLite format 3", sizeof header) != 0) {
+      throw CliError(kExitUsage, path + ": not a history store (not an SQLite database)");
+    }
+    path = "sqlite:" + std::filesystem::absolute(path).string();
+  }
+  try {
+    return store::make_store(path, ".");
+  } catch (const std::exception& e) {
+    throw CliError(kExitUsage, e.what());
+  }
+}
+
 void run_command(const GlobalOptions& g, const RunArgs& a) {
   Loaded l = load_inputs(g, a);
+  std::unique_ptr<store::Store> recording;
+  if (!a.record.empty()) recording = open_new_recording(a.record);
   bt::RunOptions o;
+  o.record_to = recording.get();
   o.from_ns = time_option(a.from, "--from");
   o.to_ns = time_option(a.to, "--to");
   const bool progress = !a.no_progress && !g.quiet && isatty(STDERR_FILENO) == 1;
@@ -138,6 +198,64 @@ void run_command(const GlobalOptions& g, const RunArgs& a) {
   note(g, "backtest: " + format_count(static_cast<double>(r.market_events)) + " market events in " +
               format_fixed(secs, 2) + " s (" + format_count(secs > 0 ? static_cast<double>(r.market_events) / secs : 0.0) +
               " events/s)");
+}
+
+void replay_command(const GlobalOptions& g, const ReplayArgs& a) {
+  if (g.config.empty()) {
+    throw CliError(kExitUsage, "backtest replay: --config FILE is required (the engines to re-run: the daemon's config or a backtest config)");
+  }
+  bt::BacktestConfig config;
+  try {
+    config = bt::load_backtest_config(g.config, registry(), a.params);
+  } catch (const bt::BacktestConfigError& e) {
+    throw CliError(kExitUsage, e.what());
+  }
+  const std::optional<std::int64_t> from = time_option(a.from, "--from"), to = time_option(a.to, "--to");
+  auto recording = open_recording(a.recording);
+  std::vector<bt::MarketEvent> events;
+  try {
+    events = bt::recorded_market_events(*recording, from.value_or(0), to.value_or(INT64_MAX));
+  } catch (const std::runtime_error& e) {
+    throw CliError(kExitUsage, e.what());
+  }
+  if (events.empty()) {
+    throw CliError(kExitUsage, a.recording + ": no recorded market data (marketdata.real_time.trade|quote|bar.*) in the window");
+  }
+  // Compared: what happened from the first replayed market event to the end
+  // of the window (or just past the last event), on both sides.
+  const std::int64_t window_from = events.front().at_ns, window_to = to.value_or(events.back().at_ns + 1);
+  std::vector<store::Record> replayed;
+  bt::RunOptions o;
+  o.event_log = false;
+  o.on_engine_message = [&](const Message& m) {
+    if (m.timestamp_ns >= window_from && m.timestamp_ns < window_to && bt::is_decision_topic(m.topic)) {
+      replayed.push_back(store::to_record(m));
+    }
+  };
+  bt::RunResult r;
+  try {
+    r = bt::run_backtest(config, registry(), events, o);
+  } catch (const std::runtime_error& e) {
+    throw CliError(kExitFailure, e.what());
+  }
+  const auto recorded = bt::recorded_decisions(*recording, window_from, window_to);
+  const bt::ReplayComparison c = bt::compare_decisions(recorded, replayed);
+  if (g.json) {
+    nlohmann::json j = bt::to_json(c);
+    j["recording"] = recording->describe();
+    j["market_events"] = r.market_events;
+    j["from"] = bt::iso_time(window_from);
+    j["to"] = bt::iso_time(window_to);
+    j["ignored_fields"] = nlohmann::json::array();
+    for (auto f : bt::kIgnoredPayloadFields) j["ignored_fields"].push_back(std::string(f));
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "replay: " << format_count(static_cast<double>(r.market_events)) << " market events of "
+              << recording->describe() << ", " << bt::iso_time(window_from) << " to "
+              << (to ? bt::iso_time(*to) + " (not included)" : bt::iso_time(events.back().at_ns)) << "\n"
+              << bt::comparison_text(c);
+  }
+  if (!c.identical()) throw CliError(kExitFailure, "replay: the decisions differ from the recording (first difference above)");
 }
 
 // One child: `nautilus backtest run --json` with the combination's overrides,
@@ -275,6 +393,8 @@ void add_backtest_commands(CLI::App& app, GlobalOptions& global) {
   add_run_options(run, *run_args);
   run->add_option("--param", run_args->params, "Override a config key: engine.key=value (strategy.fast=10)");
   run->add_option("--out", run_args->out, "Directory for report.json, equity/trades/positions CSV, events.ndjson, equity.svg");
+  run->add_option("--record", run_args->record,
+                  "Record both buses into a new history store (SQLite file or postgresql:// URL) for backtest replay");
   run->callback([&global, run_args] { run_command(global, *run_args); });
 
   auto sweep_args = std::make_shared<SweepArgs>();
@@ -285,6 +405,15 @@ void add_backtest_commands(CLI::App& app, GlobalOptions& global) {
   sweep->add_option("--sort", sweep_args->sort, "Metric to sort by: pnl, return, sharpe, sortino, max_drawdown, win_rate, profit_factor, fills")
       ->default_val("sharpe");
   sweep->callback([&global, sweep_args] { sweep_command(global, *sweep_args); });
+
+  auto replay_args = std::make_shared<ReplayArgs>();
+  auto* replay = bt_cmd->add_subcommand("replay", "Re-run a recording's market data and compare the decisions: identical, or the first difference");
+  replay->add_option("RECORDING", replay_args->recording, "History store: an SQLite file (nautilusd's history.db) or a postgresql:// URL")
+      ->required();
+  replay->add_option("--from", replay_args->from, "First recorded time replayed (ns or ISO 8601 UTC)");
+  replay->add_option("--to", replay_args->to, "Replay up to, not including, this time");
+  replay->add_option("--param", replay_args->params, "Override a config key: engine.key=value (risk.max_position=10)");
+  replay->callback([&global, replay_args] { replay_command(global, *replay_args); });
 }
 
 }  // namespace nautilus::cli

@@ -61,6 +61,7 @@ nlohmann::json& at_path(nlohmann::json& j, const std::string& key) {
     if (part.empty()) throw std::invalid_argument("empty key part in '" + key + "'");
     std::size_t bracket = part.find('[');
     std::string name = part.substr(0, bracket);
+    if (cur->is_null()) *cur = nlohmann::json::object();  // a table the file does not have yet
     if (!cur->is_object()) throw std::invalid_argument("'" + key + "': '" + name + "' is not inside a table");
     cur = &(*cur)[name];
     while (bracket != std::string::npos) {

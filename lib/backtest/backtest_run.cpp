@@ -1,8 +1,10 @@
 #include "backtest/backtest_run.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -23,6 +25,10 @@ constexpr std::size_t kProgressEvery = 16'384;
 // A subscriber lane holds this many: one event fans out to few messages, and
 // the buses are settled after every event and every clock step.
 constexpr std::size_t kQueueCapacity = 1 << 16;
+// A recording's writer thread is given a chance to catch up this often (in
+// events), so the recorder's bounded queue never drops in a long run.
+constexpr std::size_t kRecordCheckEvery = 4'096;
+constexpr auto kRecordFlushTimeout = std::chrono::minutes(5);
 
 void collect_symbols(const nlohmann::json& j, std::set<std::string>& out) {
   auto it = j.find("symbols");
@@ -69,6 +75,13 @@ void append_log_line(std::string& log, const Message& m) {
 }
 
 }  // namespace
+
+std::vector<store::TopicSelection> backtest_recorded_topics() {
+  auto topics = store::default_recorded_topics();
+  topics.push_back({BusKind::kMarketData, "marketdata.real_time.trade.*"});
+  topics.push_back({BusKind::kMarketData, "marketdata.real_time.quote.*"});
+  return topics;
+}
 
 std::vector<std::string> symbols_without_data(const BacktestConfig& config, const std::vector<MarketEvent>& events) {
   std::set<std::string> named;
@@ -123,6 +136,13 @@ RunResult run_backtest(const BacktestConfig& config, const EngineRegistry& regis
   std::vector<SubscriptionPtr> subs;
   std::vector<MessagePtr> published;  // engine-bus messages of this round, ordered by id below
   subs.push_back(router.subscribe(BusKind::kEngine, "*", [&](const MessagePtr& m) { published.push_back(m); }, rec));
+  std::optional<store::Recorder> recorder;
+  if (options.record_to) {
+    store::RecorderConfig rc;
+    rc.topics = options.record_topics.empty() ? backtest_recorded_topics() : options.record_topics;
+    recorder.emplace(*options.record_to, std::move(rc));
+    recorder->start(router);
+  }
 
   std::vector<std::unique_ptr<Engine>> engines;
   Engine* portfolio = nullptr;
@@ -146,6 +166,7 @@ RunResult run_backtest(const BacktestConfig& config, const EngineRegistry& regis
     for (const auto& m : published) {
       ++result.engine_messages;
       if (options.event_log) append_log_line(result.event_log, *m);
+      if (options.on_engine_message) options.on_engine_message(*m);
       const std::string& t = m->topic;
       if (t.rfind("strategy.order.", 0) == 0 && m->type == MessageType::kOrder) ++result.decisions.orders;
       if (t.rfind("risk.decision.", 0) == 0) {
@@ -246,6 +267,10 @@ RunResult run_backtest(const BacktestConfig& config, const EngineRegistry& regis
       }
       ++result.market_events;
       settle();
+      if (recorder && result.market_events % kRecordCheckEvery == 0 &&
+          recorder->stats().queued > recorder->config().queue_capacity / 2) {
+        recorder->flush(kRecordFlushTimeout);
+      }
       if (options.progress && ++progress.done % kProgressEvery == 0) {
         progress.sim_ns = clock.now_ns();
         options.progress(progress);
@@ -258,6 +283,15 @@ RunResult run_backtest(const BacktestConfig& config, const EngineRegistry& regis
   }
   stop_all();
   settle();
+  if (recorder) {
+    recorder->stop(kRecordFlushTimeout);
+    const store::RecorderStats st = recorder->stats();
+    if (st.written != st.received) {
+      throw std::runtime_error("recording to " + options.record_to->describe() + ": " + std::to_string(st.written) +
+                               " of " + std::to_string(st.received) + " messages written" +
+                               (st.last_error.empty() ? std::string() : " (" + st.last_error + ")"));
+    }
+  }
   return result;
 }
 

@@ -23,6 +23,7 @@
 #include "backtest/backtest_config.h"
 #include "backtest/market_data_file.h"
 #include "engines/registry.h"
+#include "store/recorder.h"
 
 namespace nautilus::backtest {
 
@@ -57,7 +58,19 @@ struct RunOptions {
   std::int64_t clock_step_ns = 0;              // largest clock jump between settles; 0: the config's
   bool event_log = true;                       // keep the engine bus as NDJSON
   std::function<void(const Progress&)> progress;  // every few thousand events
+  // Each engine-bus message, in publish order, as the run absorbs it (replay
+  // collects the decisions through this).
+  std::function<void(const Message&)> on_engine_message;
+  // Records both buses into this store through the daemon's Recorder with
+  // these selections (`backtest run --record`); null: no recording.
+  store::Store* record_to = nullptr;
+  std::vector<store::TopicSelection> record_topics;
 };
+
+// The selections `backtest run --record` uses: the daemon's default
+// ([recorder] topics) with trades and quotes switched on, so the recording
+// holds the market data a replay needs.
+std::vector<store::TopicSelection> backtest_recorded_topics();
 
 struct DecisionCounts {
   std::uint64_t orders = 0, approved = 0, denied = 0, halts = 0, risk_state_changes = 0, vpin_warnings = 0;

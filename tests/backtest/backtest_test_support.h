@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -75,6 +76,70 @@ inline RunOutput run_texts(const TempDir& dir, const std::string& toml, const st
   out.result = backtest::run_backtest(out.config, builtin_registry(), events);
   out.report = backtest::build_report({&out.config, files, &out.result});
   return out;
+}
+
+inline constexpr std::int64_t kMinute = 60'000'000'000;
+inline constexpr std::int64_t kT0 = 1'764'581'400'000'000'000;  // 2025-12-01T09:30:00Z
+
+// For the replay tests: one-bar momentum, long or flat, 10 shares of AAPL at about 100: an order
+// notional of about 1,000, under the default order limit and over 500.
+inline std::string replay_config(const std::string& risk_extra = {}) {
+  return R"(
+[engines.features]
+input = "bars"
+intervals = ["1m"]
+
+[engines.risk]
+initial_equity = 100000
+[engines.risk.topics]
+trades = ["marketdata.real_time.bar.*"]
+)" + risk_extra + R"(
+
+[engines.portfolio]
+initial_cash = 100000
+
+[engines.strategy]
+[[engines.strategy.instances]]
+name = "mom"
+kind = "momentum"
+symbols = ["AAPL"]
+interval = "1m"
+allow_short = false
+[engines.strategy.instances.params]
+lookback = 1
+[engines.strategy.instances.sizing]
+mode = "fixed"
+quantity = 10
+)";
+}
+
+// Up, down, up...: the strategy goes long and flat in turn.
+inline std::string alternating_bars_csv(int n) {
+  std::string s = "ts_ns,symbol,open,high,low,close,volume\n";
+  for (int i = 0; i < n; ++i) {
+    const double close = 100.0 + ((i % 3 == 1) ? 1.0 : 0.0) + 0.1 * i;
+    s += std::to_string(kT0 + i * kMinute) + ",AAPL," + nlohmann::json(100.0 + 0.1 * i).dump() + "," +
+         nlohmann::json(close + 0.5).dump() + "," + nlohmann::json(99.0).dump() + "," + nlohmann::json(close).dump() +
+         ",1000\n";
+  }
+  return s;
+}
+
+// The built `nautilus` run as a user runs it, stdout and stderr kept apart.
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+inline CliRun run_cli(const std::string& args, const TempDir& dir) {
+  const std::string out = dir.path("stdout"), err = dir.path("stderr");
+  const std::string cmd = std::string(NAUTILUS_BINARY_DIR) + "/apps/nautilus-cli/nautilus " + args + " >" + out + " 2>" + err;
+  const int st = std::system(cmd.c_str());
+  CliRun r;
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
 }
 
 }  // namespace nautilus::test

@@ -3,8 +3,6 @@
 // input refused with exit 2 and nothing on stdout.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -14,23 +12,9 @@
 namespace {
 
 const std::string kSource = NAUTILUS_SOURCE_DIR;
-const std::string kCli = std::string(NAUTILUS_BINARY_DIR) + "/apps/nautilus-cli/nautilus";
+using Run = nautilus::test::CliRun;
 
-struct Run {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-Run run(const std::string& args, const nautilus::test::TempDir& dir) {
-  const std::string out = dir.path("stdout"), err = dir.path("stderr");
-  const std::string cmd = kCli + " " + args + " >" + out + " 2>" + err;
-  const int st = std::system(cmd.c_str());
-  Run r;
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.out = nautilus::test::read_file(out);
-  r.err = nautilus::test::read_file(err);
-  return r;
-}
+Run run(const std::string& args, const nautilus::test::TempDir& dir) { return nautilus::test::run_cli(args, dir); }
 
 std::string example_args() {
   return "--config " + kSource + "/examples/backtest/backtest.toml backtest run --data " + kSource +
