@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -148,6 +149,23 @@ std::optional<std::int64_t> utc_ns(std::string_view text) {
   return civil_seconds(*c) * kNsPerS;
 }
 
+std::string utc_date(std::int64_t ns) {
+  // Floor division: a time before 1970 belongs to the day it falls in.
+  std::int64_t z = (ns >= 0 ? ns / kNsPerS : -((-ns + kNsPerS - 1) / kNsPerS));
+  z = (z >= 0 ? z / 86'400 : -((-z + 86'399) / 86'400)) + 719468;  // H. Hinnant's civil_from_days
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2);
+  char out[32];
+  std::snprintf(out, sizeof out, "%04lld-%02u-%02u", static_cast<long long>(year), month, day);
+  return out;
+}
+
 std::optional<std::int64_t> us_eastern_ns(std::string_view text) {
   auto c = parse_civil(text);
   if (!c) return std::nullopt;
@@ -215,19 +233,39 @@ std::int64_t HttpSource::blocked_until_ns() const {
   return blocked_until_ns_;
 }
 
-FetchResult HttpSource::fetch(std::string_view symbol, DataType type, std::int64_t now_ns) {
+std::optional<FetchResult> HttpSource::refusal(std::string_view symbol, DataType type, std::int64_t now_ns) const {
   if (!info_.disabled.empty()) return FetchResult::failure(FetchError::kAuth, info_.name + " is disabled (" + info_.disabled + ")");
   if (!info_.supports(type)) {
     return FetchResult::failure(FetchError::kUnsupported, info_.name + " does not serve " + std::string(to_string(type)));
   }
   if (!valid_symbol(symbol)) return FetchResult::failure(FetchError::kNotFound, "invalid symbol");
-  std::lock_guard lock(mu_);
   if (now_ns < blocked_until_ns_) {
     FetchResult r = FetchResult::failure(FetchError::kRateLimited, "the provider asked us to wait (Retry-After)");
     r.retry_after_ns = blocked_until_ns_ - now_ns;
     return r;
   }
+  return std::nullopt;
+}
+
+FetchResult HttpSource::fetch(std::string_view symbol, DataType type, std::int64_t now_ns) {
+  std::lock_guard lock(mu_);
+  if (auto refused = refusal(symbol, type, now_ns)) return *refused;
   return fetch_from_provider(symbol, type, now_ns);
+}
+
+HistoryResult HttpSource::fetch_history(const HistoryRequest& request, std::int64_t now_ns) {
+  std::lock_guard lock(mu_);
+  if (auto refused = refusal(request.symbol, request.type, now_ns)) {
+    HistoryResult r;
+    r.error = refused->error;
+    r.message = std::move(refused->message);
+    return r;
+  }
+  return fetch_history_from_provider(request, now_ns);
+}
+
+HistoryResult HttpSource::fetch_history_from_provider(const HistoryRequest& request, std::int64_t now_ns) {
+  return Source::fetch_history(request, now_ns);  // none: kUnsupported
 }
 
 std::int64_t HttpSource::default_retry_after_ms() const { return kDefaultRetryAfterMs; }

@@ -94,6 +94,9 @@ class HttpSource : public Source {
   const SourceInfo& info() const override { return info_; }
   // Serialised per source (one connection); never throws.
   FetchResult fetch(std::string_view symbol, DataType type, std::int64_t now_ns) final;
+  // A range of history from providers that serve one (Trading Economics);
+  // the others answer kUnsupported. Serialised with fetch(); never throws.
+  HistoryResult fetch_history(const HistoryRequest& request, std::int64_t now_ns) final;
 
   const HttpProvider& provider() const { return provider_; }
   std::uint64_t http_requests() const;  // requests sent upstream (pre-flights and lookups included)
@@ -104,6 +107,8 @@ class HttpSource : public Source {
   HttpSource(const HttpProvider& provider, HttpSourceConfig config);
 
   virtual FetchResult fetch_from_provider(std::string_view symbol, DataType type, std::int64_t now_ns) = 0;
+  // Default: none (kUnsupported).
+  virtual HistoryResult fetch_history_from_provider(const HistoryRequest& request, std::int64_t now_ns);
   // How long a 429 without Retry-After blocks the source.
   virtual std::int64_t default_retry_after_ms() const;
 
@@ -125,6 +130,10 @@ class HttpSource : public Source {
   const std::string& key() const { return config_.key; }
 
  private:
+  // Disabled, unsupported type, invalid symbol, or the provider's wait not
+  // over: the answer without a call. Called under mu_.
+  std::optional<FetchResult> refusal(std::string_view symbol, DataType type, std::int64_t now_ns) const;
+
   const HttpProvider& provider_;
   HttpSourceConfig config_;
   SourceInfo info_;
@@ -147,6 +156,8 @@ namespace http_format {
 std::optional<double> number(std::string_view text);
 // "2024-01-05" -> that day 00:00 UTC; "2024-01-05 15:30:00" likewise as UTC.
 std::optional<std::int64_t> utc_ns(std::string_view text);
+// UTC nanoseconds -> "2024-01-05" (the day they fall in).
+std::string utc_date(std::int64_t ns);
 // "2024-01-05 15:30:00" read as US/Eastern wall time (EST/EDT by the US rules).
 std::optional<std::int64_t> us_eastern_ns(std::string_view text);
 }  // namespace http_format

@@ -414,6 +414,88 @@ TEST_CASE("tradingeconomics: historical series, snapshot, errors, and no key mea
             .param("c") == kKey);
 }
 
+TEST_CASE("utc_date: nanoseconds to the UTC day they fall in", "[marketdata][http]") {
+  // Independent reference: gmtime_r() of the same instant, floored to seconds.
+  auto reference = [](std::int64_t ns) {
+    std::time_t t = static_cast<std::time_t>(ns / kSecond - (ns % kSecond < 0 ? 1 : 0));
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return std::string(buf);
+  };
+  const std::int64_t cases[] = {0, -1, kNow, 951'782'400LL * kSecond /* 2000-02-29 */, 951'868'799LL * kSecond + 999'999'999,
+                                1'709'164'800LL * kSecond /* 2024-02-29 */, -86'400LL * kSecond * 365 * 30, 4'102'444'800LL * kSecond - 1};
+  for (std::int64_t ns : cases) {
+    INFO(ns);
+    CHECK(http_format::utc_date(ns) == reference(ns));
+  }
+  CHECK(http_format::utc_date(http_format::utc_ns("2023-12-31").value()) == "2023-12-31");
+}
+
+TEST_CASE("tradingeconomics: history over a range, whole days upstream, half-open here", "[marketdata][http]") {
+  FixtureServer server;
+  const std::string rows = R"([
+      {"Country":"United States","Category":"GDP","DateTime":"2023-12-31T00:00:00","Value":27360.94,"Frequency":"Yearly"},
+      {"Country":"United States","Category":"GDP","DateTime":"2021-12-31T00:00:00","Value":23315.08,"Frequency":"Yearly"},
+      {"Country":"United States","Category":"GDP","DateTime":"2022-12-31T00:00:00","Value":null,"Frequency":"Yearly"}])";
+  server.route("/historical/country/united%20states/indicator/gdp/2021-06-30/2023-12-30", answer(200, rows));
+  server.route("/historical/country/united%20states/indicator/gdp", answer(200, rows));
+  server.route("/historical/country/mars/indicator/gdp/2021-06-30/2023-12-30", answer(200, "[]"));
+  HttpSourceConfig c;
+  c.kind = "tradingeconomics";
+  c.base_url = server.base_url();
+  c.key = kKey;
+  auto src = make_http_source(c);
+
+  HistoryRequest req;
+  req.symbol = "united_states:gdp";
+  req.type = DataType::kEconomic;
+  req.from_ns = http_format::utc_ns("2021-06-30").value();
+  req.to_ns = http_format::utc_ns("2023-12-31").value();  // exclusive: the 2023-12-31 period is out
+  HistoryResult h = src->fetch_history(req, kNow);
+  REQUIRE(h.ok());
+  CHECK(h.answered_by == "tradingeconomics");
+  CHECK(server.requests().back().param("c") == kKey);
+  REQUIRE(h.points.size() == 2);
+  json first = json::parse(h.points[0]->payload), second = json::parse(h.points[1]->payload);
+  CHECK(first["date"] == "2021-12-31");  // oldest first
+  CHECK(first["value"] == Approx(23315.08));
+  CHECK(first["title"] == "United States GDP");
+  CHECK(h.points[0]->as_of_ns == http_format::utc_ns("2021-12-31").value());
+  CHECK(h.points[0]->type == DataType::kEconomic);
+  CHECK(second["date"] == "2022-12-31");
+  CHECK(second["value"].is_null());  // a period without a value stays, as null
+
+  req.limit = 1;  // the newest one only
+  HistoryResult newest = src->fetch_history(req, kNow);
+  REQUIRE(newest.points.size() == 1);
+  CHECK(json::parse(newest.points[0]->payload)["date"] == "2022-12-31");
+
+  HistoryRequest all;  // no range: the whole series, no dates in the path
+  all.symbol = "united_states:gdp";
+  all.type = DataType::kEconomic;
+  HistoryResult whole = src->fetch_history(all, kNow);
+  CHECK(server.requests().back().path == "/historical/country/united%20states/indicator/gdp");
+  CHECK(whole.points.size() == 3);
+
+  HistoryRequest mars = req;
+  mars.symbol = "mars:gdp";
+  CHECK(src->fetch_history(mars, kNow).error == FetchError::kNotFound);
+  HistoryRequest quotes = all;
+  quotes.type = DataType::kQuote;
+  CHECK(src->fetch_history(quotes, kNow).error == FetchError::kUnsupported);
+
+  HttpSourceConfig snapshot_only = c;
+  snapshot_only.history = false;
+  const std::size_t calls = server.count();
+  CHECK(make_http_source(snapshot_only)->fetch_history(all, kNow).error == FetchError::kUnsupported);
+  HttpSourceConfig fred = c;
+  fred.kind = "fred";
+  CHECK(make_http_source(fred)->fetch_history(all, kNow).error == FetchError::kUnsupported);  // economic, but no history kept
+  CHECK(server.count() == calls);  // neither called out
+}
+
 // The v4 search shapes from data.gov's catalog API page
 // (resources.data.gov/catalog-api): results[] with a dcat object, the
 // api.data.gov key and rate-limit errors, the catalog's 422.

@@ -214,6 +214,28 @@ TEST_CASE("hub over HTTP: the regulatory chain falls back from EDGAR to data.gov
   CHECK(hub2->sources()[0].health == "disabled (no key)");
 }
 
+TEST_CASE("hub over HTTP: economic history walks past FRED (none kept) to Trading Economics", "[marketdata][http]") {
+  SimulatedClock clock(kNow);
+  FixtureServer server([&clock] { return clock.now_ns(); });
+  server.route("/historical/country/united%20states/indicator/gdp", body(R"([
+      {"Country":"United States","Category":"GDP","DateTime":"2022-12-31T00:00:00","Value":25744.11,"Frequency":"Yearly"},
+      {"Country":"United States","Category":"GDP","DateTime":"2023-12-31T00:00:00","Value":27360.94,"Frequency":"Yearly"}])"));
+  json config = {{"sources",
+                  {{{"kind", "fred"}, {"base_url", server.base_url()}, {"key", "fred-key"}},
+                   {{"kind", "tradingeconomics"}, {"base_url", server.base_url()}, {"key", "te-key"}}}}};
+  auto hub = make_hub_from_config(clock, config);
+  REQUIRE(hub->chain(DataType::kEconomic) == std::vector<std::string>{"fred", "tradingeconomics"});
+  HistoryRequest req;
+  req.symbol = "united_states:gdp";
+  req.type = DataType::kEconomic;
+  HistoryResult h = hub->history(req);
+  REQUIRE(h.ok());
+  CHECK(h.answered_by == "tradingeconomics");
+  REQUIRE(h.points.size() == 2);
+  CHECK(json::parse(h.points[1]->payload)["value"] == Approx(27360.94));
+  CHECK(server.count() == 1);  // FRED was not called: it keeps no history
+}
+
 TEST_CASE("hub over HTTP: a burst of clients never exceeds a source's rate limit", "[marketdata][http]") {
   SimulatedClock clock(kNow);
   FixtureServer server([&clock] { return clock.now_ns(); });
