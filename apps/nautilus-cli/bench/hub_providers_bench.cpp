@@ -1,9 +1,9 @@
 // nautilus bench hub providers: the hub in front of the real HTTP adapters
 // (ibkr, alphavantage, yahoo for quotes; fred, tradingeconomics, dbnomics for
-// economic series; edgar for fundamentals), each pointed at a local fixture
-// HTTP server (the tests' one) serving the provider's response shape, with
-// the provider's documented rate limit. 13 clients ask for N symbols every
-// second. Reports upstream calls made and saved, hit rate, limit waits and
+// economic series; edgar for fundamentals, edgar -> datagov for news), each
+// pointed at a local fixture HTTP server (the tests' one) serving the
+// provider's response shape, with the provider's documented rate limit. 13
+// clients ask for N symbols every second. Reports upstream calls made and saved, hit rate, limit waits and
 // fallbacks. Live provider calls are not made: no keys, no internet.
 #include <iostream>
 #include <string>
@@ -53,6 +53,11 @@ void serve_providers(FixtureServer& s) {
   s.route("/files/company_tickers.json", [](const FixtureRequest&) {
     return json_answer(R"({"0":{"cik_str":320193,"ticker":"AAPL","title":"Apple Inc."},"1":{"cik_str":789019,"ticker":"MSFT","title":"MICROSOFT CORP"}})");
   });
+  s.route("/search", [](const FixtureRequest&) {  // data.gov catalog v4
+    return json_answer(R"({"sort":"relevance","results":[{"title":"Consumer Price Index (CPI) Databases","identifier":"bls-cpi",
+      "slug":"consumer-price-index","publisher":"Bureau of Labor Statistics","organization":{"name":"Department of Labor","slug":"dol"},
+      "dcat":{"modified":"2024-06-12T08:30:00","landingPage":"https://www.bls.gov/cpi/data.htm"}}]})");
+  });
   for (const char* cik : {"0000320193", "0000789019"}) {
     s.route(std::string("/api/xbrl/companyfacts/CIK") + cik + ".json", [](const FixtureRequest&) {
       return json_answer(R"({"entityName":"Fixture Corp","facts":{"us-gaap":{"NetIncomeLoss":{"units":{"USD":[{"end":"2023-09-30","val":96995000000,"fy":2023,"fp":"FY","form":"10-K","filed":"2023-11-03"}]}}}}})");
@@ -75,6 +80,7 @@ nlohmann::json run_providers(int clients, int symbol_count, int seconds, bool pr
       {{"kind", "tradingeconomics"}, {"base_url", base}, {"key", "fixture"}},
       {{"kind", "dbnomics"}, {"base_url", base}},
       {{"kind", "edgar"}, {"base_url", base}, {"aux_url", base}, {"user_agent", "nautilus-bench bench@example.com"}},
+      {{"kind", "datagov"}, {"base_url", base}, {"key", "fixture"}},
   });
   nlohmann::json config = {{"prefetch", prefetch}, {"sources", sources}};
   auto hub = md::make_hub_from_config(clock, config);
@@ -100,6 +106,7 @@ nlohmann::json run_providers(int clients, int symbol_count, int seconds, bool pr
       for (const auto& s : stocks) ask(s, DataType::kQuote);
       for (const auto& s : series) ask(s, DataType::kEconomic);
       ask("AAPL", DataType::kFundamental);
+      ask("dol:consumer_price_index", DataType::kNews);  // no such ticker at EDGAR: data.gov's search answers
     }
   }
   auto st = hub->stats();
@@ -116,7 +123,7 @@ nlohmann::json run_providers(int clients, int symbol_count, int seconds, bool pr
   };
   const PathLimit paths[] = {{"/v1/api/iserver/marketdata", 10, 10}, {"/query", 25.0 / 86'400, 1},
                              {"/v8/finance", 0.5, 2},               {"/fred/", 2, 2},
-                             {"/api/xbrl", 5, 5}};
+                             {"/api/xbrl", 5, 5},                   {"/search", 1000.0 / 3600, 5}};
   nlohmann::json windows = nlohmann::json::array();
   for (const auto& p : paths) {
     const std::size_t max_1s = server.max_in_window(kSec, p.prefix);
