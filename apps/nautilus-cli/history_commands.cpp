@@ -82,6 +82,8 @@ void run_history(const GlobalOptions& g, const HistoryArgs& a) {
                      std::to_string(a.limit) + time_query("from", a.from) + time_query("to", a.to);
   nlohmann::json body = fetch(g, path);
   const auto& records = body["records"];
+  // Nothing to show: the error alone, no empty table or header above it.
+  if (records.empty()) throw CliError(kExitNotFound, "no " + a.type + " history for " + a.symbol);
   auto cols = columns_of(a.type);
   if (g.json) {
     for (const auto& r : records) std::cout << r.dump() << "\n";  // NDJSON, one record a line
@@ -111,7 +113,6 @@ void run_history(const GlobalOptions& g, const HistoryArgs& a) {
     t.print(std::cout, g.color());
     if (body.value("truncated", false)) note(g, "showing the first " + std::to_string(a.limit) + " (raise --limit)");
   }
-  if (records.empty()) throw CliError(kExitNotFound, "no " + a.type + " history for " + a.symbol);
 }
 
 void run_events(const GlobalOptions& g, const EventsArgs& a) {
