@@ -13,27 +13,30 @@ constexpr std::string_view kMarketPrefix = "marketdata.real_time.";
 // The store's queries take a row limit; a replay wants every row of the window.
 constexpr std::size_t kAllRows = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
 
-void drop_ignored(nlohmann::json& j) {
+void drop_ignored(nlohmann::json& j, const CompareOptions& options) {
   if (j.is_object()) {
     for (std::string_view k : kIgnoredPayloadFields) j.erase(std::string(k));
-    for (auto& [key, v] : j.items()) drop_ignored(v);
+    if (options.ignore_prices) {
+      for (std::string_view k : kPriceFields) j.erase(std::string(k));
+    }
+    for (auto& [key, v] : j.items()) drop_ignored(v, options);
   } else if (j.is_array()) {
-    for (auto& v : j) drop_ignored(v);
+    for (auto& v : j) drop_ignored(v, options);
   }
 }
 
-nlohmann::json comparable(std::string_view payload) {
+nlohmann::json comparable(std::string_view payload, const CompareOptions& options) {
   auto j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return nlohmann::json(std::string(payload));  // compared as text
-  drop_ignored(j);
+  drop_ignored(j, options);
   return j;
 }
 
 // The keys whose values differ (both objects), else "payload" for a wholesale difference.
-std::vector<std::string> differing_fields(const store::Record& a, const store::Record& b) {
+std::vector<std::string> differing_fields(const store::Record& a, const store::Record& b, const CompareOptions& options) {
   std::vector<std::string> out;
   if (a.type != b.type) out.emplace_back("type");
-  const nlohmann::json ja = comparable(a.payload), jb = comparable(b.payload);
+  const nlohmann::json ja = comparable(a.payload, options), jb = comparable(b.payload, options);
   if (ja == jb) return out;
   if (!ja.is_object() || !jb.is_object()) {
     out.emplace_back("payload");
@@ -128,9 +131,8 @@ std::vector<store::Record> recorded_decisions(store::Store& store, std::int64_t 
   return out;
 }
 
-std::string comparable_payload(std::string_view payload) { return comparable(payload).dump(); }
-
-ReplayComparison compare_decisions(const std::vector<store::Record>& recorded, const std::vector<store::Record>& replayed) {
+ReplayComparison compare_decisions(const std::vector<store::Record>& recorded, const std::vector<store::Record>& replayed,
+                                   const CompareOptions& options) {
   ReplayComparison c;
   std::map<std::string, std::pair<std::vector<const store::Record*>, std::vector<const store::Record*>>> by_topic;
   for (const auto& r : recorded) {
@@ -149,7 +151,7 @@ ReplayComparison compare_decisions(const std::vector<store::Record>& recorded, c
     for (std::size_t i = 0; i < n; ++i) {
       DecisionDifference d;
       if (i < rec.size() && i < rep.size()) {
-        d.fields = differing_fields(*rec[i], *rep[i]);
+        d.fields = differing_fields(*rec[i], *rep[i], options);
         if (d.fields.empty()) continue;
         d.at_ns = std::min(rec[i]->ts_ns, rep[i]->ts_ns);
       } else {
@@ -159,6 +161,7 @@ ReplayComparison compare_decisions(const std::vector<store::Record>& recorded, c
       if (i < rep.size()) d.replayed = *rep[i];
       d.topic = topic;
       d.index = i;
+      c.differing_topics.push_back(topic);
       // Topics are visited in name order: a tie in time goes to the first name.
       if (!c.first_difference || d.at_ns < c.first_difference->at_ns) c.first_difference = std::move(d);
       break;  // later messages of this topic are after this one
@@ -175,6 +178,11 @@ std::string comparison_text(const ReplayComparison& c) {
   }
   s += "\n";
   if (c.identical()) return s + "identical\n";
+  if (c.differing_topics.size() > 1) {
+    s += "differences on " + std::to_string(c.differing_topics.size()) + " topics:";
+    for (const auto& t : c.differing_topics) s += " " + t;
+    s += "\n";
+  }
   const DecisionDifference& d = *c.first_difference;
   s += "first difference: " + d.topic + ", message " + std::to_string(d.index + 1) + " on the topic, at " + iso_time(d.at_ns) + "\n";
   s += "  recorded: " + (d.recorded ? message_line(*d.recorded) : std::string("(none: the replay decided more)")) + "\n";
@@ -190,7 +198,8 @@ std::string comparison_text(const ReplayComparison& c) {
 nlohmann::json to_json(const ReplayComparison& c) {
   nlohmann::json topics = nlohmann::json::object();
   for (const auto& [topic, n] : c.topics) topics[topic] = {{"recorded", n.recorded}, {"replayed", n.replayed}};
-  nlohmann::json j = {{"identical", c.identical()}, {"recorded", c.recorded}, {"replayed", c.replayed}, {"topics", topics}};
+  nlohmann::json j = {{"identical", c.identical()}, {"recorded", c.recorded},  {"replayed", c.replayed},
+                      {"topics", topics},           {"differing_topics", c.differing_topics}};
   if (c.first_difference) {
     const auto& d = *c.first_difference;
     j["first_difference"] = {{"topic", d.topic},       {"index", d.index},

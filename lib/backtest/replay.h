@@ -49,8 +49,17 @@ std::vector<MarketEvent> recorded_market_events(store::Store& store, std::int64_
 // The recorded decisions in [from, to), in recorded order.
 std::vector<store::Record> recorded_decisions(store::Store& store, std::int64_t from_ns, std::int64_t to_ns);
 
-// The payload as compared: parsed, ignored fields removed, dumped.
-std::string comparable_payload(std::string_view payload);
+// Payload keys that carry the market price at the moment of a decision:
+// risk's mark for an order, the quote a fill took and what follows from it.
+// On a live daemon that moment is a race between engine threads (risk may
+// have taken in a few more trades before the order reached it), so
+// `--ignore-prices` leaves them out too; a backtest recording needs no such
+// allowance.
+inline constexpr std::string_view kPriceFields[] = {"price", "notional", "commission", "realized_pnl", "reference_price"};
+
+struct CompareOptions {
+  bool ignore_prices = false;  // also leave out kPriceFields
+};
 
 struct DecisionDifference {
   std::string topic;
@@ -67,13 +76,15 @@ struct TopicCounts {
 
 struct ReplayComparison {
   std::map<std::string, TopicCounts> topics;
+  std::vector<std::string> differing_topics;  // every topic with a difference, by name
   std::size_t recorded = 0, replayed = 0;
   std::optional<DecisionDifference> first_difference;
   bool identical() const { return !first_difference; }
 };
 
 // Both inputs in their own recorded / published order.
-ReplayComparison compare_decisions(const std::vector<store::Record>& recorded, const std::vector<store::Record>& replayed);
+ReplayComparison compare_decisions(const std::vector<store::Record>& recorded, const std::vector<store::Record>& replayed,
+                                   const CompareOptions& options = {});
 
 // The text nautilus(1) prints ("identical" or the first difference, both
 // messages) and the --json document.

@@ -12,40 +12,10 @@ using namespace nautilus::backtest;
 
 namespace {
 
-constexpr std::int64_t kMinute = 60'000'000'000;
-constexpr std::int64_t kT0 = 1'764'581'400'000'000'000;  // 2025-12-01T09:30:00Z
+using test::kMinute;
+using test::kT0;
 
-// One-bar momentum, long or flat, 10 shares: long after a bar closes above the
-// one before, flat after one closes at or below it.
-std::string config(const std::string& portfolio_extra = {}) {
-  return R"(
-[engines.features]
-input = "bars"
-intervals = ["1m"]
-
-[engines.risk]
-initial_equity = 100000
-[engines.risk.topics]
-trades = ["marketdata.real_time.bar.*"]
-
-[engines.portfolio]
-initial_cash = 100000
-)" + portfolio_extra + R"(
-
-[engines.strategy]
-[[engines.strategy.instances]]
-name = "mom"
-kind = "momentum"
-symbols = ["AAPL"]
-interval = "1m"
-allow_short = false
-[engines.strategy.instances.params]
-lookback = 1
-[engines.strategy.instances.sizing]
-mode = "fixed"
-quantity = 10
-)";
-}
+std::string config(const std::string& portfolio_extra = {}) { return test::momentum_config({}, portfolio_extra); }
 
 struct Bar {
   double open, close;

@@ -81,9 +81,11 @@ inline RunOutput run_texts(const TempDir& dir, const std::string& toml, const st
 inline constexpr std::int64_t kMinute = 60'000'000'000;
 inline constexpr std::int64_t kT0 = 1'764'581'400'000'000'000;  // 2025-12-01T09:30:00Z
 
-// For the replay tests: one-bar momentum, long or flat, 10 shares of AAPL at about 100: an order
-// notional of about 1,000, under the default order limit and over 500.
-inline std::string replay_config(const std::string& risk_extra = {}) {
+// One-bar momentum, long or flat, 10 shares of AAPL: long after a bar closes
+// above the one before, flat after one closes at or below it. At about 100 a
+// share, an order notional of about 1,000: under the default order limit and
+// over 500. Extra lines go into the risk and portfolio sections.
+inline std::string momentum_config(const std::string& risk_extra = {}, const std::string& portfolio_extra = {}) {
   return R"(
 [engines.features]
 input = "bars"
@@ -97,6 +99,7 @@ trades = ["marketdata.real_time.bar.*"]
 
 [engines.portfolio]
 initial_cash = 100000
+)" + portfolio_extra + R"(
 
 [engines.strategy]
 [[engines.strategy.instances]]

@@ -15,7 +15,7 @@ using nautilus::test::TempDir;
 
 TEST_CASE("nautilus backtest replay: identical, then the first difference", "[backtest][cli][replay]") {
   TempDir dir;
-  const std::string cfg = dir.write("config.toml", nautilus::test::replay_config());
+  const std::string cfg = dir.write("config.toml", nautilus::test::momentum_config());
   const std::string data = dir.write("bars.csv", nautilus::test::alternating_bars_csv(12));
   const std::string rec = dir.path("rec.db");
   auto recorded = run_cli("--config " + cfg + " backtest run --no-progress --data " + data + " --record " + rec, dir);
@@ -51,6 +51,14 @@ TEST_CASE("nautilus backtest replay: identical, then the first difference", "[ba
   CHECK(j["first_difference"]["recorded"]["payload"]["approved"] == true);
   CHECK(j["first_difference"]["replayed"]["payload"]["approved"] == false);
 
+  // Leaving the prices out does not hide a denial.
+  auto without_prices = run_cli("--json --config " + cfg + " backtest replay " + rec +
+                                    " --ignore-prices --param risk.limits.order_notional=500", dir);
+  CHECK(without_prices.exit_code == 1);
+  const auto wp = nlohmann::json::parse(without_prices.out);
+  CHECK(wp["first_difference"]["fields"] == nlohmann::json::array({"approved", "breaches", "decision", "reasons"}));
+  CHECK(std::count(wp["ignored_fields"].begin(), wp["ignored_fields"].end(), "notional") == 1);
+
   // An empty window.
   auto empty = run_cli("--config " + cfg + " backtest replay " + rec + " --from 2030-01-01", dir);
   CHECK(empty.exit_code == 2);
@@ -60,7 +68,7 @@ TEST_CASE("nautilus backtest replay: identical, then the first difference", "[ba
 
 TEST_CASE("nautilus backtest replay: bad input is exit 2 with one line", "[backtest][cli][replay]") {
   TempDir dir;
-  const std::string cfg = dir.write("config.toml", nautilus::test::replay_config());
+  const std::string cfg = dir.write("config.toml", nautilus::test::momentum_config());
   struct Case {
     const char* what;
     std::string args;

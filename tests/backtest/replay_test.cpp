@@ -19,7 +19,7 @@ namespace {
 using test::kMinute;
 using test::kT0;
 using test::alternating_bars_csv;
-using test::replay_config;
+using test::momentum_config;
 
 struct Replayed {
   std::size_t market_events = 0;
@@ -53,7 +53,7 @@ store::Record record(std::int64_t ts, std::string topic, std::string payload, Me
 TEST_CASE("replay: a recorded backtest replays as identical; a changed risk limit is the first difference",
           "[backtest][replay]") {
   test::TempDir dir;
-  const auto cfg = load_backtest_config(dir.write("config.toml", replay_config()), test::builtin_registry());
+  const auto cfg = load_backtest_config(dir.write("config.toml", momentum_config()), test::builtin_registry());
   const auto events = parse_data_csv(alternating_bars_csv(12), "bars.csv", {});
   store::SqliteStore recording(dir.path("rec.db"));
   RunOptions o;
@@ -90,7 +90,7 @@ TEST_CASE("replay: a recorded backtest replays as identical; a changed risk limi
   CHECK(comparison_text(c).ends_with("identical\n"));
 
   // An order limit under the strategy's order notional: the first order is denied.
-  const auto tight = load_backtest_config(dir.write("tight.toml", replay_config("[engines.risk.limits]\norder_notional = 500\n")),
+  const auto tight = load_backtest_config(dir.write("tight.toml", momentum_config("[engines.risk.limits]\norder_notional = 500\n")),
                                           test::builtin_registry());
   // The same limit as an override, though the file has no [engines.risk.limits] table.
   const auto overridden = load_backtest_config(dir.path("config.toml"), test::builtin_registry(),
@@ -133,6 +133,7 @@ TEST_CASE("replay: what the comparison ignores and what it reports first", "[bac
     std::string topic;
     std::size_t index;
     std::vector<std::string> fields;
+    bool ignore_prices = false;
   };
   const std::vector<Case> cases = {
       {"ids and timestamp fields differ",
@@ -152,6 +153,14 @@ TEST_CASE("replay: what the comparison ignores and what it reports first", "[bac
        {record(10, "portfolio.fill.X", fill)},
        {record(10, "portfolio.fill.X", R"({"order_id":"a-1","symbol":"X","price":10.6,"market_ns":5,"decision_ns":4,"quantity":3})")},
        false, "portfolio.fill.X", 0, {"price"}},
+      {"a price differs, prices left out",
+       {record(10, "portfolio.fill.X", R"({"price":10.5,"notional":31.5,"commission":1,"quantity":3})")},
+       {record(10, "portfolio.fill.X", R"({"price":10.6,"notional":31.8,"commission":1.01,"quantity":3})")},
+       true, "", 0, {}, true},
+      {"a quantity differs, prices left out",
+       {record(10, "portfolio.fill.X", R"({"price":10.5,"quantity":3})")},
+       {record(10, "portfolio.fill.X", R"({"price":10.6,"quantity":4})")},
+       false, "portfolio.fill.X", 0, {"quantity"}, true},
       {"the replay decided less",
        {record(1, "strategy.order.X", R"({"side":"buy"})"), record(2, "strategy.order.X", R"({"side":"sell"})")},
        {record(1, "strategy.order.X", R"({"side":"buy"})")},
@@ -171,13 +180,14 @@ TEST_CASE("replay: what the comparison ignores and what it reports first", "[bac
   };
   for (const auto& c : cases) {
     INFO(c.what);
-    const auto r = compare_decisions(c.recorded, c.replayed);
+    const auto r = compare_decisions(c.recorded, c.replayed, {c.ignore_prices});
     INFO(comparison_text(r));
     REQUIRE(r.identical() == c.identical);
     if (c.identical) continue;
     CHECK(r.first_difference->topic == c.topic);
     CHECK(r.first_difference->index == c.index);
     CHECK(r.first_difference->fields == c.fields);
+    CHECK(std::find(r.differing_topics.begin(), r.differing_topics.end(), c.topic) != r.differing_topics.end());
   }
 }
 
