@@ -22,14 +22,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== tests: ASan+UBSan"
 (cd build/asan && ctest --output-on-failure -j "$jobs" --timeout 300) | tee build/asan/ctest.log
 
-echo "== build: TSan, bus layer (build/tsan)"
+echo "== build: TSan, bus layer, hub single flight and engine supervisor (build/tsan)"
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNAUTILUS_SANITIZE=thread -DNAUTILUS_WERROR=ON -DNAUTILUS_APPS=OFF \
-  "-DNAUTILUS_TEST_LAYERS=core;bus" >/dev/null
-cmake --build build/tsan -j "$jobs" --target test_bus
+  "-DNAUTILUS_TEST_LAYERS=core;bus;concurrency" >/dev/null
+cmake --build build/tsan -j "$jobs" --target test_bus test_concurrency
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-echo "== tests: TSan (bus concurrency)"
-(cd build/tsan && ctest --output-on-failure -j "$jobs" --timeout 300 -L bus) | tee build/tsan/ctest.log
+echo "== tests: TSan (bus, hub, supervisor)"
+(cd build/tsan && ctest --output-on-failure -j "$jobs" --timeout 300 -L "bus|concurrency") | tee build/tsan/ctest.log
 
 echo "== fuzz: envelope decoders (build/fuzz, clang + libFuzzer)"
 CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -88,6 +88,9 @@ std::optional<nlohmann::json> hub_history(ApiContext& ctx, const store::MarketQu
   } catch (const std::invalid_argument& e) {
     throw HttpError(400, "bad_request", e.what());
   }
+  if (answer.contains("error") && answer["error"] == "rate_limited") {
+    throw HttpError(429, "rate_limited", answer.value("message", std::string("rate limited")));
+  }
   if (answer.contains("error") && answer["error"] != "not_found") {
     throw HttpError(503, "history_unavailable", answer.value("message", std::string("history unavailable")));
   }

@@ -219,6 +219,13 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     if (!matched_source) {
       out.error = FetchError::kNotFound;
       out.message = "no source named '" + std::string(only_source) + "' serves " + std::string(to_string(key.type));
+      for (const auto& slot : slots) {
+        const SourceInfo& info = slot->source->info();
+        if (info.name == only_source && !info.disabled.empty() && info.supports(key.type)) {
+          out.error = FetchError::kAuth;  // switched off for want of a key (or another setting)
+          out.message = info.name + " is disabled (" + info.disabled + ")";
+        }
+      }
     }
     if (out.error == FetchError::kRateLimited && min_wait != INT64_MAX) out.retry_after_ns = min_wait;
     return out;
@@ -562,6 +569,10 @@ HistoryResult Hub::history(const HistoryRequest& request) {
     if (!slot->limiter.try_acquire(now)) {
       slot->breaker.abandon();
       slot->rate_limited.fetch_add(1, std::memory_order_relaxed);
+      if (out.error == FetchError::kNotFound) {  // "try later" says more than "nobody has it"
+        out.error = FetchError::kRateLimited;
+        out.message = slot->source->info().name + ": rate limit reached";
+      }
       continue;
     }
     HistoryResult r = slot->source->fetch_history(request, now);
@@ -584,7 +595,10 @@ HistoryResult Hub::history(const HistoryRequest& request) {
     } else {
       slot->breaker.on_success();
     }
-    if (!r.ok()) out.message = slot->source->info().name + ": " + r.message;
+    if (!r.ok() && (out.error == FetchError::kNotFound || r.error != FetchError::kNotFound)) {
+      out.error = r.error;
+      out.message = slot->source->info().name + ": " + r.message;
+    }
   }
   return out;
 }
