@@ -3,6 +3,7 @@
 // counts, exit 1 on a bind failure, the sd_notify messages, and which of
 // flag, environment and config file names the daemon's state directory.
 #include "e2e/cli_e2e_support.h"
+#include "bus/redis_fixture.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,6 +11,8 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -167,6 +170,35 @@ TEST_CASE("e2e hardening: bench throughput and latency --json count every messag
     }
     CHECK(delivered == 2 * total);  // two subscribers, each sees every message
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("e2e hardening: bench throughput exits 1 when high-priority messages are lost (Redis killed mid-run)") {
+  std::string dir = temp_dir();
+  nautilus::testing::RedisServer redis;
+  const std::string port = std::to_string(redis.port());
+  Result bench{-1, {}, {}};
+  // The bench runs on its own thread; only its result crosses back (no
+  // assertion off this thread).
+  std::thread t([&] {
+    bench = run(kCli + " --json bench throughput --backend redis://127.0.0.1:" + port +
+                    " --priority high --duration 4 --drain-timeout 1",
+                dir);
+  });
+  // Kill Redis once the bench's messages are arriving: what it accepted after
+  // that can never be delivered.
+  bool arriving = eventually([&] {
+    auto n = run("redis-cli -p " + port + " DBSIZE", dir);
+    return n.rc == 0 && std::atoi(n.out.c_str()) > 0;
+  });
+  redis.kill();
+  t.join();
+  REQUIRE(arriving);
+  INFO(bench.err);
+  CHECK(bench.rc == 1);
+  CHECK_THAT(bench.err, Catch::Contains("messages lost at high priority or above"));
+  auto j = nlohmann::json::parse(bench.out);
+  CHECK(j["by_priority"]["high"]["lost"].get<double>() > 0);
   fs::remove_all(dir);
 }
 
