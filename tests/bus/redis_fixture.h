@@ -108,10 +108,12 @@ class RedisServer {
 
   void kill() { signal_and_reap(SIGKILL); }
   void stop() { signal_and_reap(SIGTERM); }
-  // Same port, same directory: the AOF brings the data back.
-  void start() {
+  // Same port, same directory: the AOF brings the data back. With
+  // `until_loaded` false it returns once the server answers at all, LOADING
+  // included (to test clients against a server still reading its data).
+  void start(bool until_loaded = true) {
     if (running()) return;
-    if (!launch()) throw std::runtime_error("redis-server did not restart; log:\n" + log_tail());
+    if (!launch(until_loaded)) throw std::runtime_error("redis-server did not restart; log:\n" + log_tail());
   }
 
   // A command on a fresh connection (inspection from the test's side).
@@ -152,7 +154,7 @@ class RedisServer {
   }
 
  private:
-  bool launch() {
+  bool launch(bool until_loaded = true) {
     std::vector<std::string> args = {binary_, "--port", std::to_string(port_), "--bind", "127.0.0.1",
                                      "--save", "", "--appendonly", "yes", "--appendfsync", "always",
                                      "--dir", dir_, "--logfile", dir_ + "/redis.log", "--daemonize", "no"};
@@ -191,7 +193,7 @@ class RedisServer {
       if (c && !c->err) {
         auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
         // LOADING means the AOF is still being read: not ready yet.
-        bool ready = r && !(r->type == REDIS_REPLY_ERROR && std::string(r->str).starts_with("LOADING"));
+        bool ready = r && (!until_loaded || !(r->type == REDIS_REPLY_ERROR && std::string(r->str).starts_with("LOADING")));
         if (r) freeReplyObject(r);
         redisFree(c);
         if (ready) return true;

@@ -246,6 +246,35 @@ TEST_CASE("redis layout: publishes made while the server answers BUSY are retrie
   CHECK(bus->stats().state == "CONNECTED");
 }
 
+TEST_CASE("redis layout: a server still loading its data (LOADING) is waited out; nothing published is lost",
+          "[redis][layout]") {
+  // key-load-delay slows the AOF replay on restart (200 us a key) and a small
+  // loading-process-events-interval-bytes makes the server answer LOADING
+  // meanwhile, instead of leaving clients in the accept queue.
+  RedisServer server({"--key-load-delay", "200", "--loading-process-events-interval-bytes", "1024"});
+  server.cli("EVAL \"for i=1,15000 do redis.call('SET','k'..i,'x') end\" 0");
+  REQUIRE(server.integer({"DBSIZE"}) == 15000);
+  server.kill();
+  server.start(/*until_loaded=*/false);
+  REQUIRE(server.cli("PING").find("LOADING") != std::string::npos);  // about 3 s of it left
+
+  auto bus = make_bus(server.url(), named("engine"));
+  Inbox inbox;
+  auto sub = bus->subscribe("load.*", inbox.handler(), in_group("g"));
+  constexpr int kCount = 50;
+  for (int i = 0; i < kCount; ++i) REQUIRE(bus->publish(msg("load.x", seq_payload(i))).is_ok());
+  REQUIRE(wait_until([&] { return inbox.count.load() == kCount; }, std::chrono::seconds(60)));
+  auto got = inbox.snapshot();
+  for (int i = 0; i < kCount; ++i) CHECK(got[static_cast<std::size_t>(i)]->payload == seq_payload(i));
+  // The bus met LOADING itself (the test's own PING was one of them).
+  std::string info = server.cli("INFO errorstats");
+  auto at = info.find("errorstat_LOADING:count=");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stol(info.substr(at + 24)) > 1);
+  CHECK(bus->stats().rejected == 0);
+  CHECK(server.integer({"DBSIZE"}) >= 15000);
+}
+
 TEST_CASE("redis layout: the hand-written XADD of docs/redis-layout.md reaches a literal-topic subscriber",
           "[redis][layout]") {
   // A fully literal pattern reads only its topic's own shard, so the document's
