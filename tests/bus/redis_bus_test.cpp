@@ -208,6 +208,43 @@ TEST_CASE("redis: entries of a consumer killed mid-batch are redelivered to anot
   }));
 }
 
+TEST_CASE("redis: pending entries trimmed away before they were claimed are dropped, not delivered", "[redis]") {
+  RedisServer server;
+  std::string key = "nautilus:engine:{orders.3}:normal";
+  server.command({"XGROUP", "CREATE", key, "portfolio", "$", "MKSTREAM"});
+  auto bus = make_bus(server.url("claim_idle_ms=100"), named("engine"));
+  for (int i = 0; i < 8; ++i) REQUIRE(bus->publish(msg("orders.fill", seq_payload(i))).is_ok());
+  REQUIRE(bus->drain(std::chrono::seconds(10)));
+  // A consumer reads all 8 and dies without an ACK; then MAXLEN trimming
+  // takes 6 of them out of the stream while they are still pending.
+  {
+    auto r = server.command({"XREADGROUP", "GROUP", "portfolio", "doomed", "COUNT", "10", "STREAMS", key, ">"});
+    REQUIRE(r->type == REDIS_REPLY_ARRAY);
+    REQUIRE(r->element[0]->element[1]->elements == 8);
+  }
+  server.command({"XTRIM", key, "MAXLEN", "2"});
+  REQUIRE(server.integer({"XLEN", key}) == 2);
+  {
+    auto p = server.command({"XPENDING", key, "portfolio"});
+    REQUIRE(p->element[0]->integer == 8);  // the PEL still names all 8
+  }
+
+  Inbox survivor;
+  auto sub = bus->subscribe("orders.*", survivor.handler(), in_group("portfolio"));
+  // The two still in the stream are reclaimed; the trimmed six are not
+  // invented, and they leave the pending list.
+  REQUIRE(wait_until([&] { return survivor.count.load() == 2; }));
+  REQUIRE(wait_until([&] {
+    auto p = server.command({"XPENDING", key, "portfolio"});
+    return p->type == REDIS_REPLY_ARRAY && p->element[0]->integer == 0;
+  }));
+  REQUIRE(bus->publish(msg("orders.fill", seq_payload(100))).is_ok());
+  REQUIRE(wait_until([&] { return survivor.count.load() == 3; }));
+  std::multiset<std::string> got = survivor.payloads();
+  CHECK(got == std::multiset<std::string>{seq_payload(6), seq_payload(7), seq_payload(100)});
+  CHECK(bus->stats().handler_errors == 0);
+}
+
 TEST_CASE("redis: an entry whose handler keeps failing is dead-lettered after N deliveries", "[redis]") {
   RedisServer server;
   auto bus = make_bus(server.url("claim_idle_ms=50&max_deliveries=3"), named("engine"));
