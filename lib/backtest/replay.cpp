@@ -25,9 +25,34 @@ void drop_ignored(nlohmann::json& j, const CompareOptions& options) {
   }
 }
 
+// An order id quoted inside a text ("order trend-17645...-13 denied: ...")
+// differs as the id does: each occurrence becomes "<id>".
+void mask_ids(nlohmann::json& j, const std::vector<std::string>& ids) {
+  if (j.is_string()) {
+    std::string text = j.get<std::string>();
+    bool changed = false;
+    for (const auto& id : ids) {
+      for (auto pos = text.find(id); pos != std::string::npos; pos = text.find(id, pos + 4)) {
+        text.replace(pos, id.size(), "<id>");
+        changed = true;
+      }
+    }
+    if (changed) j = std::move(text);
+  } else if (j.is_structured()) {
+    for (auto& v : j) mask_ids(v, ids);
+  }
+}
+
 nlohmann::json comparable(std::string_view payload, const CompareOptions& options) {
   auto j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return nlohmann::json(std::string(payload));  // compared as text
+  if (j.is_object()) {
+    std::vector<std::string> ids;
+    for (const char* key : {"id", "order_id"}) {
+      if (auto it = j.find(key); it != j.end() && it->is_string() && !it->get<std::string>().empty()) ids.push_back(*it);
+    }
+    if (!ids.empty()) mask_ids(j, ids);
+  }
   drop_ignored(j, options);
   return j;
 }

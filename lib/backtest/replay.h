@@ -8,8 +8,8 @@
 // strategy.order.*, portfolio.fill.*) in the window, topic by topic: the
 // n-th message on a topic replayed against the n-th recorded one, by type
 // and payload. Left out of the payloads: order ids and every timestamp
-// field (kIgnoredPayloadFields), which legitimately differ between a live
-// daemon and a fresh run; the envelope's id, time, source and correlation
+// field (kIgnoredPayloadFields), and the message's own order id where a text
+// quotes it: they legitimately differ between a live daemon and a fresh run; the envelope's id, time, source and correlation
 // are not compared either. The order across topics is not compared: the
 // daemon's engines run on their own threads, so two topics' messages of one
 // instant interleave differently from run to run. The first difference is
