@@ -92,7 +92,12 @@ void Recorder::start(Router& router) {
     const TopicSelection& t = config_.topics[k];
     SubscribeOptions opts;
     opts.name = "recorder:" + t.pattern;
-    opts.group = "recorder";
+    // A group per selection: on Redis a group's consumer acknowledges the
+    // entries its pattern does not match, so selections sharing a group (and a
+    // stream: risk.state and risk.alert.* both live in the risk stream) would
+    // take each other's messages away. Named by the pattern, so a restart with
+    // the same config resumes the same groups.
+    opts.group = "recorder:" + t.pattern;
     opts.queue_capacity = 65'536;  // the handler only enqueues; this absorbs bursts
     const std::vector<std::string>* earlier = &earlier_patterns_[k];
     subscriptions_.push_back(router.subscribe(t.bus, t.pattern, [this, earlier](const MessagePtr& m) {

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
+#include "bus/redis_fixture.h"
 #include "bus/router.h"
 #include "store/recorder.h"
 #include "store/sqlite_store.h"
@@ -135,4 +137,33 @@ TEST_CASE("recorder: writes whole batches on size and the rest on flush", "[stor
   f.publish(BusKind::kEngine, "flood.x", MessageType::kSystemHealth);
   REQUIRE(f.router->drain(std::chrono::seconds(5)));
   CHECK(rec.stats().received == 350);
+}
+
+TEST_CASE("recorder: on Redis, selections that share a stream each keep their messages", "[store][recorder][redis]") {
+  // risk.state and risk.alert.* are both in the engine bus's risk stream; one
+  // consumer group for both would let one subscription acknowledge (and so
+  // drop) the other's entries.
+  nautilus::testing::RedisServer redis;
+  const std::string dir = nautilus::test::make_temp_dir();
+  SqliteStore store(dir + "/h.db");
+  auto router = Router::from_urls(redis.url(), redis.url());
+  RecorderConfig cfg;
+  cfg.topics = {{BusKind::kEngine, "risk.state"}, {BusKind::kEngine, "risk.alert.*"}, {BusKind::kEngine, "risk.decision.*"}};
+  cfg.flush_interval = std::chrono::milliseconds(20);
+  Recorder rec(store, cfg);
+  rec.start(*router);
+  const std::vector<std::string> topics = {"risk.state", "risk.alert.AAPL", "risk.decision.AAPL", "risk.state",
+                                           "risk.alert.MSFT", "risk.other"};
+  for (const auto& t : topics) {
+    REQUIRE(router->publish(BusKind::kEngine, make_message(t, MessageType::kRiskAlert, "{\"t\":\"" + t + "\"}")).is_ok());
+  }
+  REQUIRE(nautilus::test::eventually([&] { return rec.stats().written == 5; }, std::chrono::seconds(30)));
+  std::vector<std::string> got;
+  for (const auto& r : store.events({})) got.push_back(r.topic);
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<std::string>{"risk.alert.AAPL", "risk.alert.MSFT", "risk.decision.AAPL", "risk.state",
+                                        "risk.state"});
+  rec.stop();
+  router->close();
+  std::filesystem::remove_all(dir);
 }
