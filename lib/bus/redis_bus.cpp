@@ -768,7 +768,12 @@ bool RedisSub::setup() {
         ms = sec * 1000 + usec / 1000;
       }
     }
-    start_id_ = std::to_string(ms) + "-0";
+    // The group's last-delivered id sits just before this millisecond: an
+    // entry XADDed within the same millisecond as TIME gets id <ms>-0, which a
+    // start of "<ms>-0" would skip (a group delivers ids strictly greater).
+    // The price: an entry of that same millisecond from just before
+    // subscribe() may be delivered too.
+    start_id_ = std::to_string(ms - 1) + "-18446744073709551615";
   }
   if (family_) {
     if (literal_) {

@@ -400,6 +400,33 @@ TEST_CASE("redis: Redis killed and restarted during a steady publish loses nothi
   for (int i = 0; i < total; ++i) CHECK(seen.count(seq_payload(i)) == 1);
 }
 
+TEST_CASE("redis: a message published right after subscribe() is delivered, even within the same millisecond",
+          "[redis]") {
+  // The group starts at the server's TIME; an XADD in that same millisecond
+  // gets id <ms>-0, which must not fall at or below the group's start.
+  // A wildcard subscriber on an empty bus does least between TIME and
+  // returning (no stream to create a group on yet), so its first publish is
+  // the likeliest to share the millisecond; each round is a fresh bus name.
+  RedisServer server;
+  constexpr int kRounds = 40;
+  std::vector<std::unique_ptr<Bus>> buses;
+  std::vector<std::unique_ptr<Inbox>> inboxes;
+  std::vector<SubscriptionPtr> subs;
+  for (int i = 0; i < kRounds; ++i) {
+    buses.push_back(make_bus(server.url(), named("fresh" + std::to_string(i))));
+    inboxes.push_back(std::make_unique<Inbox>());
+    subs.push_back(buses.back()->subscribe("*", inboxes.back()->handler(), in_group("watch")));
+    REQUIRE(buses.back()->publish(msg("fresh.x", seq_payload(i))).is_ok());
+  }
+  int delivered = 0;
+  CHECK(wait_until([&] {
+    delivered = 0;
+    for (auto& in : inboxes) delivered += in->count.load() == 1;
+    return delivered == kRounds;
+  }));
+  CHECK(delivered == kRounds);
+}
+
 TEST_CASE("redis: two-server layout and one server for both buses", "[redis]") {
   RedisServer md_server, engine_server;
   SECTION("two servers") {
