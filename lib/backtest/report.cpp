@@ -103,7 +103,10 @@ nlohmann::json execution_model(const BacktestConfig& config) {
   };
   const std::int64_t latency = dur("latency"), jitter = dur("latency_jitter");
   const auto seed = static_cast<std::int64_t>(jnum(section, "latency_seed", 1.0));
-  std::string fill = "market orders at the next quote (ask/bid) or the next bar's open; slippage " + fixed(slip_bps, 2) +
+  auto on_trades = section.find("fill_on_trades");
+  const bool trades_fill = on_trades != section.end() && on_trades->is_boolean() && on_trades->get<bool>();
+  std::string fill = std::string("market orders at the next quote (ask/bid)") + (trades_fill ? ", the next trade" : "") +
+                     " or the next bar's open; slippage " + fixed(slip_bps, 2) +
                      " bps + " + fixed(slip_ticks, 2) + " ticks of " + fixed(tick, 4) + "; commission " +
                      fixed(per_share, 4) + "/share + " + fixed(c_bps, 2) + " bps, min " + fixed(c_min, 2) + "; " +
                      (share > 0.0 ? "partial fills: at most " + fixed(share * 100.0, 2) + " % of a bar's volume"
@@ -119,6 +122,7 @@ nlohmann::json execution_model(const BacktestConfig& config) {
             {"commission_bps", c_bps},
             {"commission_min", c_min},
             {"max_volume_share", share},
+            {"fill_on_trades", trades_fill},
             {"text", fill}}},
           {"latency", {{"latency_ns", latency}, {"jitter_ns", jitter}, {"seed", seed}, {"text", lat}}}};
 }

@@ -64,7 +64,10 @@ bt::BacktestConfig make_config(const BacktestBenchArgs& a, bool full) {
   c.engines.push_back({"features", "features", {{"intervals", {"1s"}}, {"close_delay", "0s"}}, true});
   if (full) {
     c.engines.push_back({"risk", "risk", {{"initial_equity", 1e9}, {"cooldown_seconds", 0}, {"limits", {{"order_rate", 1e6}}}}, true});
-    c.engines.push_back({"portfolio", "portfolio", {{"initial_cash", 1e9}, {"slippage_bps", 1.0}, {"commission_per_share", 0.005}}, true});
+    // Trades only: they are what fills (fill_on_trades), at the next trade's price.
+    c.engines.push_back({"portfolio", "portfolio",
+                         {{"initial_cash", 1e9}, {"slippage_bps", 1.0}, {"commission_per_share", 0.005}, {"fill_on_trades", true}},
+                         true});
   }
   nlohmann::json instance = {{"name", "mom"},
                              {"kind", "momentum"},

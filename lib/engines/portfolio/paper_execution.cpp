@@ -19,7 +19,14 @@ double slipped(const ExecutionConfig& c, bool buy, double reference) {
 
 }  // namespace
 
-std::string_view to_string(FillSource s) { return s == FillSource::kQuote ? "quote" : "bar"; }
+std::string_view to_string(FillSource s) {
+  switch (s) {
+    case FillSource::kQuote: return "quote";
+    case FillSource::kTrade: return "trade";
+    case FillSource::kBar: break;
+  }
+  return "bar";
+}
 
 double commission_for(const ExecutionConfig& c, double quantity, double price) {
   if (c.commission_per_share == 0.0 && c.commission_bps == 0.0) return 0.0;
@@ -55,6 +62,19 @@ Status PaperExecutor::on_quote(const std::string& symbol, double bid, double ask
                                std::vector<PaperFill>& fills) {
   if (!finite_positive(bid) || !finite_positive(ask)) return {StatusCode::kInvalidArgument, "bid and ask must be > 0"};
   if (bid > ask) return {StatusCode::kInvalidArgument, "bid above ask"};
+  fill_at_touch(symbol, bid, ask, ts_ns, FillSource::kQuote, fills);
+  return Status::ok();
+}
+
+Status PaperExecutor::on_trade(const std::string& symbol, double price, std::int64_t ts_ns,
+                               std::vector<PaperFill>& fills) {
+  if (!finite_positive(price)) return {StatusCode::kInvalidArgument, "trade price must be > 0"};
+  if (config_.fill_on_trades) fill_at_touch(symbol, price, price, ts_ns, FillSource::kTrade, fills);
+  return Status::ok();
+}
+
+void PaperExecutor::fill_at_touch(const std::string& symbol, double bid, double ask, std::int64_t ts_ns,
+                                  FillSource source, std::vector<PaperFill>& fills) {
   auto keep = pending_.begin();
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
     PaperOrder& o = *it;
@@ -72,7 +92,7 @@ Status PaperExecutor::on_quote(const std::string& symbol, double bid, double ask
       }
       if (filled) {
         const double commission = commission_for(config_, o.quantity, price);
-        fills.push_back({std::move(o), price, commission, FillSource::kQuote, ts_ns});
+        fills.push_back({std::move(o), price, commission, source, ts_ns});
       }
     }
     if (!filled) {
@@ -81,7 +101,6 @@ Status PaperExecutor::on_quote(const std::string& symbol, double bid, double ask
     }
   }
   pending_.erase(keep, pending_.end());
-  return Status::ok();
 }
 
 Status PaperExecutor::on_bar(const std::string& symbol, std::int64_t start_ns, double open, double high, double low,

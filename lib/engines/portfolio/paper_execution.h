@@ -20,6 +20,10 @@
 //   - Latency (backtests, issue 15): an order may fill only on market data at
 //     or after decided_ns + latency_ns + a seeded uniform jitter in
 //     [0, latency_jitter_ns], drawn when the order is added.
+//   - On trade data, with fill_on_trades: a trade at or after the decision
+//     fills like a quote whose bid and ask are the trade's price (a market
+//     order at price ± slippage, a limit order when the price reaches it).
+//     Off by default: where quotes exist they are the price one can trade at.
 //   - Partial fills on bars: with max_volume_share > 0 the orders of a symbol
 //     fill, in arrival order, at most that share of the bar's volume in all
 //     (whole units); the rest waits for the next bar. A bar without a volume
@@ -47,6 +51,7 @@ struct ExecutionConfig {
   std::int64_t latency_ns = 0;        // decision to earliest fill
   std::int64_t latency_jitter_ns = 0; // plus uniform [0, jitter], seeded
   std::uint64_t latency_seed = 1;
+  bool fill_on_trades = false;        // trades fill too (data with trades only)
 };
 
 enum class OrderType : unsigned char { kMarket, kLimit };
@@ -65,8 +70,8 @@ struct PaperOrder {
   std::int64_t fill_after_ns = 0;  // set by add(): decided_ns plus the latency drawn
 };
 
-enum class FillSource : unsigned char { kQuote, kBar };
-std::string_view to_string(FillSource s);  // "quote" | "bar"
+enum class FillSource : unsigned char { kQuote, kBar, kTrade };
+std::string_view to_string(FillSource s);  // "quote" | "bar" | "trade"
 
 struct PaperFill {
   PaperOrder order;
@@ -93,6 +98,9 @@ class PaperExecutor {
   Status on_quote(const std::string& symbol, double bid, double ask, std::int64_t ts_ns, std::vector<PaperFill>& fills);
   Status on_bar(const std::string& symbol, std::int64_t start_ns, double open, double high, double low,
                 std::vector<PaperFill>& fills, double volume = -1.0);
+  // A trade: fills only with fill_on_trades (else nothing happens).
+  // kInvalidArgument for a non-positive price.
+  Status on_trade(const std::string& symbol, double price, std::int64_t ts_ns, std::vector<PaperFill>& fills);
 
   bool cancel(const std::string& order_id);
   // Cancels every pending order; returns them.
@@ -102,6 +110,10 @@ class PaperExecutor {
   const ExecutionConfig& config() const { return config_; }
 
  private:
+  // A quote, or a trade as a quote of its price: fills what it may.
+  void fill_at_touch(const std::string& symbol, double bid, double ask, std::int64_t ts_ns, FillSource source,
+                     std::vector<PaperFill>& fills);
+
   ExecutionConfig config_;
   std::mt19937_64 latency_rng_;      // the jitter: the same seed gives the same delays
   std::vector<PaperOrder> pending_;  // few at a time: a vector beats a map here

@@ -72,6 +72,7 @@ Settings parse_settings(const nlohmann::json& section) {
   e.latency_ns = r.duration_ns("latency", 0, 0, 3'600 * kSec);
   e.latency_jitter_ns = r.duration_ns("latency_jitter", 0, 0, 3'600 * kSec);
   e.latency_seed = static_cast<std::uint64_t>(r.integer("latency_seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
+  e.fill_on_trades = r.boolean("fill_on_trades", false);
   s.summary_interval_ns = r.duration_ns("summary_interval", s.summary_interval_ns, kMs, 3'600 * kSec);
   s.decision_grace_ns = r.duration_ns("decision_grace", s.decision_grace_ns, kMs, 60 * kSec);
   s.sample_interval_ns = r.duration_ns("sample_interval", s.sample_interval_ns, kMs, 86'400 * kSec);
@@ -302,6 +303,9 @@ class PortfolioEngine final : public Engine {
         return;
       }
       if (!admit(symbol)) return;
+      fills_.clear();
+      (void)executor_->on_trade(symbol, *price, market_time(m, j), fills_);  // price > 0 checked above
+      book_fills(out);
       (void)book_->set_last(symbol, *price);  // checked above
       mark_changed(symbol, out);
     }

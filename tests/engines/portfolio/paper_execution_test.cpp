@@ -52,6 +52,45 @@ TEST_CASE("paper execution: market orders at the touch after the decision, plus 
   CHECK(ex.pending() == 0);
 }
 
+TEST_CASE("paper execution: trades fill only with fill_on_trades, at the trade's price after the decision",
+          "[portfolio][execution]") {
+  ExecutionConfig c;
+  c.slippage_bps = 10;  // 0.1%
+  c.commission_per_share = 0.01;
+  std::vector<PaperFill> fills;
+  {
+    PaperExecutor off(c);  // the default: a trade is a mark, not a fill
+    REQUIRE(off.add(order("b", 100, 1'000)).is_ok());
+    REQUIRE(off.on_trade("AAPL", 10.0, 2'000, fills).is_ok());
+    CHECK(fills.empty());
+    CHECK(off.pending() == 1);
+  }
+  c.fill_on_trades = true;
+  PaperExecutor ex(c);
+  REQUIRE(ex.add(order("b", 100, 1'000)).is_ok());
+  REQUIRE(ex.add(order("s", -50, 1'000)).is_ok());
+  REQUIRE(ex.add(order("lim", 20, 1'000, OrderType::kLimit, 9.50)).is_ok());
+  CHECK(ex.on_trade("AAPL", 0.0, 2'000, fills).code() == nautilus::StatusCode::kInvalidArgument);
+  REQUIRE(ex.on_trade("AAPL", 10.0, 999, fills).is_ok());  // before the decision
+  CHECK(fills.empty());
+  REQUIRE(ex.on_trade("AAPL", 10.0, 1'500, fills).is_ok());
+  REQUIRE(fills.size() == 2);  // the limit buy at 9.50 waits
+  CHECK(fills[0].order.id == "b");
+  CHECK(fills[0].price == Approx(10.0 * 1.001).epsilon(1e-14));
+  CHECK(fills[0].commission == Approx(1.0).epsilon(1e-14));
+  CHECK(fills[0].source == FillSource::kTrade);
+  CHECK(to_string(fills[0].source) == "trade");
+  CHECK(fills[0].market_ns == 1'500);
+  CHECK(fills[1].order.id == "s");
+  CHECK(fills[1].price == Approx(10.0 * 0.999).epsilon(1e-14));
+  fills.clear();
+  REQUIRE(ex.on_trade("AAPL", 9.45, 1'600, fills).is_ok());
+  REQUIRE(fills.size() == 1);
+  CHECK(fills[0].order.id == "lim");
+  CHECK(fills[0].price == Approx(9.45 * 1.001).epsilon(1e-14));  // under the limit
+  CHECK(ex.pending() == 0);
+}
+
 TEST_CASE("paper execution: limit orders fill when the quote crosses, never worse than the limit", "[portfolio][execution]") {
   ExecutionConfig c;
   c.slippage_ticks = 2;
