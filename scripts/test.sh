@@ -21,6 +21,9 @@ export NAUTILUS_TEST_NO_SKIP=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== tests: ASan+UBSan"
 (cd build/asan && ctest --output-on-failure -j "$jobs" --timeout 300) | tee build/asan/ctest.log
+# Tests run as root here: one that replaced /dev/null (as zsh's compinit once
+# did) would break every later test and the machine; say so.
+[ -c /dev/null ] || { echo "a test replaced /dev/null with a regular file" >&2; exit 1; }
 
 echo "== build: TSan, bus layer, hub single flight and engine supervisor (build/tsan)"
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

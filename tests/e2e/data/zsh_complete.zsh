@@ -5,7 +5,9 @@ zmodload zsh/zpty
 local dir=$1 out=$2 input=$3
 : > $out
 zpty z zsh -f -i
-zpty -w z "fpath=($dir \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null"
+# The dump goes next to OUT_FILE: compinit writes it even with -D, and
+# given /dev/null it replaces the device with a regular file (as root).
+zpty -w z "fpath=($dir \$fpath); autoload -Uz compinit; compinit -u -d $out.zcompdump"
 zpty -w z "compadd() { local -a __hits; builtin compadd -O __hits \"\$@\"; print -l -- \$__hits >> $out; builtin compadd \"\$@\"; }"
 zpty -w z "_capture_done() { print DONE >> $out; }"
 zpty -w z "_capture_widget() { comppostfuncs=(_capture_done); _main_complete; }"
