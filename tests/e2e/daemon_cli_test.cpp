@@ -109,6 +109,9 @@ struct Daemon {
     url = slurp(dir + "/address");
     while (!url.empty() && url.back() == '\n') url.pop_back();
     CHECK_THAT(slurp(proc.out), Catch::Contains("listening on " + url));
+    // The address file comes before the engines are started: tests that
+    // look at engines wait (bounded) until the daemon says it is ready.
+    eventually([&] { return run_cli("status --json").out.find("\"ready\":true") != std::string::npos; });
   }
   ~Daemon() {
     if (proc.pid > 0) {
@@ -517,9 +520,16 @@ TEST_CASE("e2e: top on a terminal draws on the alternate screen and restores it 
     std::string pidfile = d.dir + "/top.pid";
     fs::remove(pidfile);
     std::string inner = std::string(no_color ? "NO_COLOR=1 " : "-u NO_COLOR ") + d.cli("top --interval 0.2");
-    Proc tty = Proc::spawn("script -qec \"sh -c 'echo \\$\\$ > " + pidfile + "; exec env " + inner + "'\" /dev/null < /dev/null",
+    // A tall terminal: top draws only the rows that fit, and the engines come last.
+    Proc tty = Proc::spawn("script -qec \"sh -c 'stty rows 200 cols 200; echo \\$\\$ > " + pidfile + "; exec env " + inner +
+                               "'\" /dev/null < /dev/null",
                            d.dir, no_color ? "top-tty-plain" : "top-tty");
-    REQUIRE(eventually([&] { return fs::exists(pidfile) && count_of(slurp(tty.out), "\033[H") >= 2; }));
+    // Two frames, the later one with the engines in it (the first may come
+    // before the daemon's engine table does, on a loaded machine).
+    REQUIRE(eventually([&] {
+      std::string s = slurp(tty.out);
+      return fs::exists(pidfile) && count_of(s, "\033[H") >= 2 && s.find("heartbeat") != std::string::npos;
+    }));
     std::string pid = slurp(pidfile);
     ::kill(static_cast<pid_t>(std::stol(pid)), SIGTERM);
     CHECK(tty.wait() == 0);  // script -e: top's own exit status
