@@ -122,6 +122,17 @@ TEST_CASE("an engine publishes engine_status on every transition and refuses ill
   CHECK(engine->state() == EngineState::kStopped);
   engine->stop();  // stopping a stopped engine is a no-op, not a transition
   REQUIRE(f.router->drain(std::chrono::seconds(10)));
+  // drain() returns once the last message is taken; its handler may still be
+  // running (seen under TSan): wait, bounded, for the four to be recorded.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (seen.size() >= 4) break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   std::lock_guard lock(mu);
   const std::string prefix = "engine_status engine.status.p1 ";
   CHECK(seen == std::vector<std::string>{prefix + "STOPPED>STARTING", prefix + "STARTING>RUNNING",
