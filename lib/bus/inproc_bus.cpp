@@ -82,10 +82,12 @@ class SubState {
   // Consumer side: delivers one message, highest lane first.
   bool deliver_one() {
     MessagePtr msg;
+    // Raised before the pop, not after: between taking a message off its lane
+    // and starting its handler, drain() must not see this subscriber idle.
+    in_handler_.store(true, std::memory_order_seq_cst);
     for (std::size_t i = kPriorityCount; i-- > 0;) {
       if (lanes_[i]->try_pop(msg)) {
         if (blocked_publishers_.load(std::memory_order_seq_cst) > 0) room_cv_.notify_all();
-        in_handler_.store(true, std::memory_order_relaxed);
         auto now = clock_.now_ns();
         t_delivery_ns = now;
         latency_.record(*msg, now);
@@ -100,6 +102,7 @@ class SubState {
         return true;
       }
     }
+    in_handler_.store(false, std::memory_order_release);
     return false;
   }
 
@@ -129,7 +132,7 @@ class SubState {
   }
 
   bool idle() const {
-    if (in_handler_.load(std::memory_order_acquire)) return false;
+    if (in_handler_.load(std::memory_order_seq_cst)) return false;
     for (const auto& lane : lanes_) {
       if (lane->has_claimed()) return false;
     }

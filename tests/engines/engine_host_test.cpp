@@ -122,8 +122,8 @@ TEST_CASE("an engine publishes engine_status on every transition and refuses ill
   CHECK(engine->state() == EngineState::kStopped);
   engine->stop();  // stopping a stopped engine is a no-op, not a transition
   REQUIRE(f.router->drain(std::chrono::seconds(10)));
-  // drain() returns once the last message is taken; its handler may still be
-  // running (seen under TSan): wait, bounded, for the four to be recorded.
+  // drain() waits for running handlers too; the bounded wait only keeps a
+  // regression there from reading as a wrong transition list.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     {
