@@ -134,6 +134,51 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
     }
   }
 
+  // Whether a call to the slot may go out now: its breaker, then its rate
+  // limit (counted either way). Shared by get() and history().
+  enum class Admission { kAdmitted, kBreakerOpen, kRateLimited };
+  Admission admit(SourceSlot& slot, std::int64_t now) {
+    if (!slot.breaker.allow(now)) {
+      slot.breaker_rejects.fetch_add(1, std::memory_order_relaxed);
+      breaker_rejects.fetch_add(1, std::memory_order_relaxed);
+      return Admission::kBreakerOpen;
+    }
+    if (!slot.limiter.try_acquire(now)) {
+      slot.breaker.abandon();
+      slot.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      rate_limit_waits.fetch_add(1, std::memory_order_relaxed);
+      return Admission::kRateLimited;
+    }
+    return Admission::kAdmitted;
+  }
+
+  // What a call that went out says about the source: its breaker, counters
+  // and last error.
+  void account(SourceSlot& slot, bool ok, FetchError error, const std::string& message) {
+    slot.calls.fetch_add(1, std::memory_order_relaxed);
+    upstream_calls.fetch_add(1, std::memory_order_relaxed);
+    if (ok) {
+      slot.breaker.on_success();
+      slot.successes.fetch_add(1, std::memory_order_relaxed);
+      slot.last_failed.store(false, std::memory_order_relaxed);
+      return;
+    }
+    if (counts_as_failure(error)) {
+      slot.breaker.on_failure(clock.now_ns());
+      slot.errors.fetch_add(1, std::memory_order_relaxed);
+      slot.last_failed.store(true, std::memory_order_relaxed);
+      upstream_errors.fetch_add(1, std::memory_order_relaxed);
+    } else if (error == FetchError::kRateLimited) {
+      slot.breaker.abandon();  // the provider is up, just busy
+      slot.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      slot.breaker.on_success();  // it answered; the answer was "no"
+      if (error == FetchError::kNotFound) slot.not_found.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::lock_guard el(slot.err_mu);
+    slot.last_error = std::string(to_string(error)) + ": " + message;
+  }
+
   // Walks the fallback chain for one key. Called by the single flight's leader.
   GetResult walk_chain(KeyView key, std::string_view only_source) {
     GetResult out;
@@ -149,19 +194,15 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
       if (!only_source.empty() && info.name != only_source) continue;
       matched_source = true;
       std::int64_t now = clock.now_ns();
-      if (!slot->breaker.allow(now)) {
-        slot->breaker_rejects.fetch_add(1, std::memory_order_relaxed);
-        breaker_rejects.fetch_add(1, std::memory_order_relaxed);
+      const Admission admission = admit(*slot, now);
+      if (admission == Admission::kBreakerOpen) {
         if (out.error == FetchError::kUnsupported) {
           out.error = FetchError::kUnavailable;
           out.message = info.name + ": circuit breaker open";
         }
         continue;
       }
-      if (!slot->limiter.try_acquire(now)) {
-        slot->breaker.abandon();
-        slot->rate_limited.fetch_add(1, std::memory_order_relaxed);
-        rate_limit_waits.fetch_add(1, std::memory_order_relaxed);
+      if (admission == Admission::kRateLimited) {
         min_wait = std::min(min_wait, slot->limiter.wait_ns(now));
         if (out.error == FetchError::kUnsupported || out.error == FetchError::kUnavailable) {
           out.error = FetchError::kRateLimited;
@@ -172,12 +213,8 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
       std::int64_t t0 = monotonic_now_ns();
       FetchResult r = slot->source->fetch(key.symbol, key.type, now);
       slot->latency.record_signed(monotonic_now_ns() - t0);
-      slot->calls.fetch_add(1, std::memory_order_relaxed);
-      upstream_calls.fetch_add(1, std::memory_order_relaxed);
+      account(*slot, r.ok(), r.error, r.message);
       if (r.ok()) {
-        slot->breaker.on_success();
-        slot->successes.fetch_add(1, std::memory_order_relaxed);
-        slot->last_failed.store(false, std::memory_order_relaxed);
         if (tried_one) fallbacks.fetch_add(1, std::memory_order_relaxed);
         if (r.data->source.empty() || r.data->symbol != key.symbol || r.data->type != key.type) {
           // A source must not poison another key's cache entry; normalise.
@@ -192,23 +229,7 @@ struct Hub::Impl : std::enable_shared_from_this<Hub::Impl> {
         return out;
       }
       tried_one = true;
-      if (counts_as_failure(r.error)) {
-        slot->breaker.on_failure(clock.now_ns());
-        slot->errors.fetch_add(1, std::memory_order_relaxed);
-        slot->last_failed.store(true, std::memory_order_relaxed);
-        upstream_errors.fetch_add(1, std::memory_order_relaxed);
-      } else if (r.error == FetchError::kRateLimited) {
-        slot->breaker.abandon();  // the provider is up, just busy
-        slot->rate_limited.fetch_add(1, std::memory_order_relaxed);
-        if (r.retry_after_ns > 0) min_wait = std::min(min_wait, r.retry_after_ns);
-      } else {
-        slot->breaker.on_success();  // it answered; the answer was "no"
-        if (r.error == FetchError::kNotFound) slot->not_found.fetch_add(1, std::memory_order_relaxed);
-      }
-      {
-        std::lock_guard el(slot->err_mu);
-        slot->last_error = std::string(to_string(r.error)) + ": " + r.message;
-      }
+      if (r.error == FetchError::kRateLimited && r.retry_after_ns > 0) min_wait = std::min(min_wait, r.retry_after_ns);
       // The most informative error wins: a real answer over "no source".
       if (out.error == FetchError::kUnsupported || out.error == FetchError::kRateLimited ||
           r.error != FetchError::kUnsupported) {
@@ -562,13 +583,9 @@ HistoryResult Hub::history(const HistoryRequest& request) {
   std::shared_lock lock(i.sources_mu);
   for (SourceSlot* slot : i.chains[static_cast<std::size_t>(request.type)]) {
     const std::int64_t now = i.clock.now_ns();
-    if (!slot->breaker.allow(now)) {
-      slot->breaker_rejects.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    if (!slot->limiter.try_acquire(now)) {
-      slot->breaker.abandon();
-      slot->rate_limited.fetch_add(1, std::memory_order_relaxed);
+    const auto admission = i.admit(*slot, now);
+    if (admission == Impl::Admission::kBreakerOpen) continue;
+    if (admission == Impl::Admission::kRateLimited) {
       if (out.error == FetchError::kNotFound) {  // "try later" says more than "nobody has it"
         out.error = FetchError::kRateLimited;
         out.message = slot->source->info().name + ": rate limit reached";
@@ -580,20 +597,11 @@ HistoryResult Hub::history(const HistoryRequest& request) {
       slot->breaker.abandon();  // not a call the source could answer: neither health nor failure
       continue;
     }
-    slot->calls.fetch_add(1, std::memory_order_relaxed);
-    i.upstream_calls.fetch_add(1, std::memory_order_relaxed);
+    i.account(*slot, r.ok(), r.error, r.message);
     if (r.ok() && !r.points.empty()) {
-      slot->breaker.on_success();
-      slot->successes.fetch_add(1, std::memory_order_relaxed);
       i.history_from_sources.fetch_add(1, std::memory_order_relaxed);
       if (r.answered_by.empty()) r.answered_by = slot->source->info().name;
       return r;
-    }
-    if (counts_as_failure(r.error)) {
-      slot->breaker.on_failure(i.clock.now_ns());
-      slot->errors.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      slot->breaker.on_success();
     }
     if (!r.ok() && (out.error == FetchError::kNotFound || r.error != FetchError::kNotFound)) {
       out.error = r.error;
