@@ -13,7 +13,7 @@ _nautilus_subcommands() {
     data) echo "get sources stats history" ;;
     analytics) echo "report" ;;
     collateral) echo "show" ;;
-    backtest) echo "run sweep" ;;
+    backtest) echo "run sweep replay" ;;
     risk) echo "check state halt resume" ;;
     portfolio) echo "show positions pnl optimize rebalance" ;;
     strategy) echo "list stop resume" ;;
@@ -40,7 +40,8 @@ _nautilus_options() {
     events) echo "--topic --since --from --to --limit" ;;
     "analytics report") echo "--period --engine" ;;
     "collateral show") echo "--engine" ;;
-    "backtest run") echo "--data --from --to --no-progress --param --out" ;;
+    "backtest run") echo "--data --from --to --no-progress --param --out --record" ;;
+    "backtest replay") echo "--from --to --param --ignore-prices" ;;
     "backtest sweep") echo "--data --from --to --no-progress --param -j --jobs --sort" ;;
     "data get") echo "-t --type -s --source --fresh" ;;
     "risk check") echo "--symbol --side --quantity --price --id" ;;
@@ -65,7 +66,7 @@ _nautilus_takes_value() {
     --symbol|--side|--quantity|--price|--id|--reason|--engine|--interval|--sort) return 0 ;;
     --method|--rf|--target-volatility|--lookback|--bounds|--weight) return 0 ;;
     --tick-rate|--background|--rows|--batch|--postgres|--dir|--events|--from|--to|--limit) return 0 ;;
-    --topic|--since|--period|--data|--param|--out|-j|--jobs) return 0 ;;
+    --topic|--since|--period|--data|--param|--out|-j|--jobs|--record) return 0 ;;
   esac
   return 1
 }
@@ -98,7 +99,7 @@ _nautilus() {
   [[ -n $sub && -n $(_nautilus_subcommands "$cmd") ]] && path="$cmd $sub"
 
   case "$prev" in
-    --config|--data) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --config|--data|--record) local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --dir|--out) local IFS=$'\n'; COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --period) _nautilus_reply "interval daily" "$cur"; return ;;
     --priority) _nautilus_reply "flash_crash urgent critical high normal low" "$cur"; return ;;
@@ -137,6 +138,7 @@ _nautilus() {
       [[ $path == "engine command" ]] && ((position == 1)) && _nautilus_reply "state status halt resume check" "$cur" ;;
     "bus publish"|"bus subscribe") ((position == 0)) && _nautilus_reply "marketdata engine" "$cur" ;;
     "bench hub") ((position == 0)) && _nautilus_reply "consolidation latency all" "$cur" ;;
+    "backtest replay") ((position == 0)) && { local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")); } ;;
   esac
 }
 complete -F _nautilus nautilus

@@ -9,7 +9,7 @@ set -g __nautilus_value_opts --url --token --config --priority --mix --type -t -
     --engine-backend --symbols --seed --bar-ms --runs --calm-minutes --vpin --stream-interval-ms --crash-plunge-pct \
     --crash-duration --crash-volume-x --bars --engine-bars --clients --seconds --gets --keys --symbol --side \
     --quantity --price --id --reason --engine --interval --sort --tick-rate --background --rows --batch --postgres \
-    --dir --events --from --to --limit --topic --since --period --data --param --out -j --jobs
+    --dir --events --from --to --limit --topic --since --period --data --param --out -j --jobs --record
 
 # The command words typed so far (options and their values left out).
 function __nautilus_words
@@ -85,7 +85,7 @@ complete -c nautilus -n '__nautilus_arg_at bus 0' -a 'publish subscribe'
 complete -c nautilus -n '__nautilus_arg_at data 0' -a 'get sources stats history'
 complete -c nautilus -n '__nautilus_arg_at analytics 0' -a 'report'
 complete -c nautilus -n '__nautilus_arg_at collateral 0' -a 'show'
-complete -c nautilus -n '__nautilus_arg_at backtest 0' -a 'run sweep'
+complete -c nautilus -n '__nautilus_arg_at backtest 0' -a 'run sweep replay'
 complete -c nautilus -n '__nautilus_arg_at risk 0' -a 'check state halt resume'
 complete -c nautilus -n '__nautilus_arg_at portfolio 0' -a 'show positions pnl optimize rebalance'
 complete -c nautilus -n '__nautilus_arg_at strategy 0' -a 'list stop resume'
@@ -247,3 +247,9 @@ end
 complete -c nautilus -n '__nautilus_is backtest run' -l out -x -a '(__fish_complete_directories)' -d 'Directory for the report files'
 complete -c nautilus -n '__nautilus_is backtest sweep' -s j -l jobs -x -d 'Runs at a time'
 complete -c nautilus -n '__nautilus_is backtest sweep' -l sort -x -a 'pnl return sharpe sortino max_drawdown win_rate profit_factor fills' -d 'Metric to sort by'
+complete -c nautilus -n '__nautilus_is backtest run' -l record -r -F -d 'Record both buses into a new history store'
+complete -c nautilus -n "__nautilus_arg_at 'backtest replay' 0" -F -d 'Recording (history store)'
+complete -c nautilus -n '__nautilus_is backtest replay' -l from -x -d 'First recorded time replayed'
+complete -c nautilus -n '__nautilus_is backtest replay' -l to -x -d 'Replay up to this time'
+complete -c nautilus -n '__nautilus_is backtest replay' -l param -x -d 'engine.key=value'
+complete -c nautilus -n '__nautilus_is backtest replay' -l ignore-prices -d 'Leave out prices and amounts'

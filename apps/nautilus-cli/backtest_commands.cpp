@@ -389,7 +389,6 @@ void add_run_options(CLI::App* c, RunArgs& a) {
 
 void add_backtest_commands(CLI::App& app, GlobalOptions& global) {
   auto* bt_cmd = app.add_subcommand("backtest", "Replay market data through the engines (simulated clock, no daemon)");
-  bt_cmd->group("Commands");
   bt_cmd->require_subcommand(1);
 
   auto run_args = std::make_shared<RunArgs>();
