@@ -241,7 +241,7 @@ class PortfolioEngine final : public Engine {
     std::uint64_t bad_orders = 0, unknown_symbol_orders = 0, unknown_decisions = 0, bad_decisions = 0;
     std::uint64_t bad_quotes = 0, bad_trades = 0, bad_bars = 0;
     std::uint64_t cancelled_on_halt = 0, evicted_orders = 0, rebalance_orders = 0, summaries = 0;
-    std::uint64_t dropped_while_halted = 0, cancels = 0, unknown_cancels = 0;
+    std::uint64_t dropped_while_halted = 0, clipped_while_halted = 0, cancels = 0, unknown_cancels = 0;
   };
 
   void require_started() const {
@@ -544,8 +544,29 @@ class PortfolioEngine final : public Engine {
 
   // ---- fills, positions, summary -----------------------------------------
 
+  // While halted a fill may only close: risk judged "reduces exposure" against
+  // the position it last heard of, so two reducing orders approved against
+  // the same position would, both filled, open the other way. The part that
+  // would open is dropped; false when nothing is left to fill.
+  bool clip_to_closing(PaperFill& f) {
+    const Position* p = book_->find(f.order.symbol);
+    const double held = p ? p->quantity : 0.0;
+    const bool closes = held != 0.0 && (held > 0.0) != (f.order.quantity > 0.0);
+    if (!closes) {
+      ++counters_.dropped_while_halted;
+      return false;
+    }
+    if (std::fabs(f.order.quantity) > std::fabs(held)) {
+      f.order.quantity = -held;
+      f.commission = commission_for(settings_.execution, std::fabs(held), f.price);
+      ++counters_.clipped_while_halted;
+    }
+    return true;
+  }
+
   void book_fills(Outbox& out) {
     for (auto& f : fills_) {
+      if (halted_ && settings_.cancel_on_halt && !clip_to_closing(f)) continue;
       FillEffect e;
       if (!book_->apply_fill(f.order.symbol, f.order.quantity, f.price, f.commission, &e).is_ok()) continue;
       ++counters_.fills;
@@ -715,6 +736,7 @@ class PortfolioEngine final : public Engine {
             {"bad_bars", c.bad_bars},
             {"cancelled_on_halt", c.cancelled_on_halt},
             {"dropped_while_halted", c.dropped_while_halted},
+            {"clipped_while_halted", c.clipped_while_halted},
             {"evicted_orders", c.evicted_orders},
             {"rebalance_orders", c.rebalance_orders},
             {"cancels", c.cancels},

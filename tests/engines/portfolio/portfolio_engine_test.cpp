@@ -271,9 +271,11 @@ TEST_CASE("portfolio engine: a halt cancels approved orders waiting to fill", "[
   CHECK(rig.counters()["rejected"] == 1);
 }
 
-TEST_CASE("portfolio engine: an approval delivered after the halt fills only if it reduces exposure", "[portfolio][engine]") {
+TEST_CASE("portfolio engine: an approval delivered after the halt fills only as far as it closes", "[portfolio][engine]") {
   // Risk approved these before it halted; the approvals reach the portfolio
-  // after risk.state HALTED (separate subscriptions): only the reducing one fills.
+  // after risk.state HALTED (separate subscriptions): the adding one is
+  // dropped, the reducing ones fill until the position is flat, never past it
+  // (risk judged both against the same long position of 8).
   SimulatedClock clock;
   auto router = Router::from_urls("inproc://", "inproc://", &clock);
   test::Collector fills(*router, BusKind::kEngine, "portfolio.fill.*");
@@ -283,9 +285,9 @@ TEST_CASE("portfolio engine: an approval delivered after the halt fills only if 
     REQUIRE(router->publish(std::move(m)).is_ok());
     REQUIRE(test::settle(*router));
   };
-  auto order = [&](const char* side, std::uint64_t seq) {
+  auto order = [&](const char* side, double quantity, std::uint64_t seq) {
     auto o = make_message("strategy.order.MSFT", MessageType::kOrder,
-                          nlohmann::json{{"symbol", "MSFT"}, {"side", side}, {"quantity", 5}}.dump());
+                          nlohmann::json{{"symbol", "MSFT"}, {"side", side}, {"quantity", quantity}}.dump());
     o->id = MessageId{static_cast<std::uint64_t>(clock.now_ns()), seq};
     publish(o);
     return o->id.to_string();
@@ -300,30 +302,43 @@ TEST_CASE("portfolio engine: an approval delivered after the halt fills only if 
     publish(make_message("risk.state", MessageType::kRiskAlert, nlohmann::json{{"state", state}}.dump(), Priority::kUrgent,
                          "risk"));
   };
-  publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 50.0}, {"ask", 50.2}}.dump()));
-  const std::string adding = order("buy", 1);
-  const std::string reducing = order("sell", 2);
+  auto quote = [&] {
+    clock.advance_by(kMs);
+    publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 49.9}, {"ask", 50.1}}.dump()));
+  };
+  quote();
+  approve(order("buy", 8, 1), false);
+  quote();
+  REQUIRE(fills.messages().size() == 1);
+  const std::string adding = order("buy", 5, 2);
+  const std::string reducing = order("sell", 5, 3);
+  const std::string also_reducing = order("sell", 5, 4);
   risk_state("HALTED");
   approve(adding, false);
   approve(reducing, true);
-  clock.advance_by(kMs);
-  publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 49.9}, {"ask", 50.1}}.dump()));
+  approve(also_reducing, true);
+  quote();
   auto f = fills.messages();
-  REQUIRE(f.size() == 1);
-  CHECK(payload(f[0])["side"] == "sell");
-  CHECK(payload(f[0])["risk_state"] == "HALTED");  // what the engine knew as it filled
+  REQUIRE(f.size() == 3);
+  CHECK(payload(f[1])["side"] == "sell");
+  CHECK(payload(f[1])["quantity"] == 5.0);
+  CHECK(payload(f[1])["risk_state"] == "HALTED");  // what the engine knew as it filled
+  CHECK(payload(f[2])["side"] == "sell");
+  CHECK(payload(f[2])["quantity"] == 3.0);  // clipped at flat
+  CHECK(payload(f[2])["opened_quantity"] == 0.0);
+  CHECK(payload(f[2])["position"] == 0.0);
   auto c = engine->health().metrics["counters"];
   CHECK(c["dropped_while_halted"] == 1);
-  CHECK(c["approved"] == 1);
+  CHECK(c["clipped_while_halted"] == 1);
+  CHECK(c["approved"] == 3);
 
   // Once risk is ACTIVE again approvals fill as before.
   risk_state("ACTIVE");
-  const std::string later = order("buy", 3);
-  approve(later, false);
-  clock.advance_by(kMs);
-  publish(make_message("marketdata.real_time.quote.MSFT", MessageType::kQuote, nlohmann::json{{"bid", 49.9}, {"ask", 50.1}}.dump()));
-  REQUIRE(fills.messages().size() == 2);
-  CHECK(payload(fills.messages()[1])["risk_state"] == "ACTIVE");
+  approve(order("buy", 5, 5), false);
+  quote();
+  REQUIRE(fills.messages().size() == 4);
+  CHECK(payload(fills.messages()[3])["risk_state"] == "ACTIVE");
+  CHECK(payload(fills.messages()[3])["opened_quantity"] == 5.0);
   engine->stop();
 }
 
