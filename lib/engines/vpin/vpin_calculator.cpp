@@ -113,6 +113,7 @@ nlohmann::json VpinConfig::to_json() const {
 VpinCalculator::VpinCalculator(VpinConfig config) : config_(config), bucket_volume_(config.effective_bucket_volume()) {
   auto errors = config_.validate();
   if (!errors.empty()) throw std::invalid_argument("invalid vpin config: " + errors.front());
+  sorted_history_.reserve(static_cast<std::size_t>(std::min(config_.cdf_window, 1 << 16)) + 1);
 }
 
 namespace {
@@ -224,8 +225,8 @@ void VpinCalculator::complete_bucket(std::vector<VpinBucket>& out) {
     const double v = sum / (static_cast<double>(n) * bucket_volume_);
     b.vpin = v;
     if (vpin_history_.size() >= static_cast<std::size_t>(config_.min_cdf_samples)) {
-      const auto below = std::count_if(vpin_history_.begin(), vpin_history_.end(), [v](double h) { return h <= v; });
-      b.cdf = static_cast<double>(below) / static_cast<double>(vpin_history_.size());
+      const auto below = std::upper_bound(sorted_history_.begin(), sorted_history_.end(), v) - sorted_history_.begin();
+      b.cdf = static_cast<double>(below) / static_cast<double>(sorted_history_.size());
       const bool hot = *b.cdf >= config_.cdf_threshold && v >= config_.vpin_floor;
       hot_run_ = hot ? hot_run_ + 1 : 0;
       const bool warmed_up = b.index >= static_cast<std::uint64_t>(config_.warmup_buckets);
@@ -239,12 +240,25 @@ void VpinCalculator::complete_bucket(std::vector<VpinBucket>& out) {
       hot_run_ = 0;
     }
     b.hot_run = hot_run_;
-    vpin_history_.push_back(v);
-    if (vpin_history_.size() > static_cast<std::size_t>(config_.cdf_window)) vpin_history_.pop_front();
+    remember_vpin(v);
     last_vpin_ = b.vpin;
     last_cdf_ = b.cdf;
   }
   out.push_back(b);
+}
+
+// The history in arrival order (to know which value leaves) and sorted (the
+// CDF is a rank: a binary search, not a pass over cdf_window values on every
+// bucket). Insert and erase move at most the window's doubles, with no
+// allocation once the window is full.
+void VpinCalculator::remember_vpin(double v) {
+  vpin_history_.push_back(v);
+  sorted_history_.insert(std::upper_bound(sorted_history_.begin(), sorted_history_.end(), v), v);
+  if (vpin_history_.size() > static_cast<std::size_t>(config_.cdf_window)) {
+    const double oldest = vpin_history_.front();
+    vpin_history_.pop_front();
+    sorted_history_.erase(std::lower_bound(sorted_history_.begin(), sorted_history_.end(), oldest));
+  }
 }
 
 VpinSnapshot VpinCalculator::snapshot() const {

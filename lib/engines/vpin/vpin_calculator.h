@@ -154,6 +154,7 @@ class VpinCalculator {
   double buy_fraction(double dp) const;
   void fill_buckets(double volume, double buy_fraction, std::vector<VpinBucket>& out);
   void complete_bucket(std::vector<VpinBucket>& out);
+  void remember_vpin(double v);
 
   VpinConfig config_;
   double bucket_volume_;
@@ -171,7 +172,8 @@ class VpinCalculator {
   double buy_ = 0.0;
   double sell_ = 0.0;
   std::deque<double> imbalances_;  // |V_S − V_B| of the last n buckets
-  std::deque<double> vpin_history_;
+  std::deque<double> vpin_history_;    // the last cdf_window VPINs, oldest first
+  std::vector<double> sorted_history_;  // the same values, ascending
   std::optional<double> last_vpin_;
   std::optional<double> last_cdf_;
   bool armed_ = true;
