@@ -28,6 +28,13 @@ struct DaemonConfig {
   std::size_t max_body_bytes = 1 << 20;
   SupervisorPolicy supervisor;
   std::vector<EngineSpec> engines;  // in file order: the start order
+  // [daemon] plugin_dir: where relative `plugin = "libx.so"` paths of engine
+  // sections are found ("" = the config file's directory).
+  std::string plugin_dir;
+  // Engine plugins that could not be loaded ("file:line: engines.x.plugin:
+  // plugin P: why"). Their engines are added in ERROR with that reason, so the
+  // daemon runs the rest; --check-config fails on them.
+  std::vector<std::string> plugin_errors;
   // [store] and [recorder]: the history store (nautilusd.conf(5), docs/store.md).
   std::string store_url;            // "" = sqlite:history.db in the state directory
   bool recorder_enabled = true;
@@ -51,8 +58,10 @@ using control::find_config_file;
 std::vector<EngineSpec> default_engines(const EngineRegistry& registry);
 // Parses and validates, each engine section by its engine
 // (Engine::config_problems); throws ConfigError listing every problem as
-// "file:line: key: reason". An empty path gives the built-in defaults.
-DaemonConfig load_config(const std::string& path, const EngineRegistry& registry);
+// "file:line: key: reason". An empty path gives the built-in defaults. Engine
+// sections with `plugin = "..."` load the plugin and add its kind to
+// `registry` (see plugin_errors for the ones that fail).
+DaemonConfig load_config(const std::string& path, EngineRegistry& registry);
 // NAUTILUS_STATE_DIR, NAUTILUS_LISTEN, NAUTILUS_SOCKET, NAUTILUS_LOG_FORMAT,
 // NAUTILUS_MARKETDATA_BUS, NAUTILUS_ENGINE_BUS, NAUTILUS_STORE.
 void apply_environment(DaemonConfig& cfg);

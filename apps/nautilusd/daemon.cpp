@@ -238,6 +238,13 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
   }
   if (cfg.state_dir.empty()) cfg.state_dir = control::default_state_dir();
   if (f.check_config) {
+    // A plugin that does not load fails the check; at start it only parks its engine.
+    if (!cfg.plugin_errors.empty()) {
+      std::cerr << "nautilusd: invalid configuration (" << cfg.plugin_errors.size() << " plugin"
+                << (cfg.plugin_errors.size() == 1 ? "" : "s") << " not loaded):\n";
+      for (const auto& line : cfg.plugin_errors) std::cerr << "  " << line << "\n";
+      return 2;
+    }
     std::cout << "nautilusd: configuration OK (" << cfg.source << "): " << cfg.engines.size() << " engine"
               << (cfg.engines.size() == 1 ? "" : "s") << "\n";
     return 0;
@@ -245,6 +252,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
 
   auto log = make_logger(cfg.log_format);
   log->set_level(spdlog::level::from_str(cfg.log_level));
+  for (const auto& line : cfg.plugin_errors) log->error("{} (its engine stays in ERROR; the others run)", line);
 
   // Signals are taken synchronously by the main thread; block them before any
   // thread starts so none of those threads receives them.
@@ -363,6 +371,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
           apply_flags(next, f);
           auto more = validate_overrides(next);
           if (!more.empty()) throw ConfigError(more);
+          for (const auto& line : next.plugin_errors) log->error("reload: {}", line);
           apply_reload(cfg, next, host, *log);
         } catch (const ConfigError& e) {
           log->error("reload rejected, keeping the running configuration ({} error{}):", e.errors().size(),

@@ -1,5 +1,6 @@
 #include "engines/analytics/analytics_engine.h"
 #include "engines/collateral/collateral_engine.h"
+#include "engines/external/external_engine.h"
 #include "engines/factor/factor_engine.h"
 #include "engines/features/features_engine.h"
 #include "engines/heartbeat/heartbeat_engine.h"
@@ -18,6 +19,8 @@ void register_builtin_engines(EngineRegistry& registry) {
                 make_analytics_engine});
   registry.add({"collateral", "margin accounts: Reg T / FINRA 4210 equity requirements, futures and FX by leverage, utilisation, call prices, margin calls",
                 make_collateral_engine});
+  registry.add({"external", "an engine in another process (any language) on the buses: health from its heartbeats on system.heartbeat.<name>",
+                make_external_engine});
   registry.add({"factor", "cross-sectional factor model over the universe: momentum, value, size, sectors; factor returns and residuals",
                 make_factor_engine});
   registry.add({"features", "streaming technical indicators per symbol and bar interval (SMA, EMA, RSI, MACD, Bollinger, ATR, realized volatility, VWAP)",
