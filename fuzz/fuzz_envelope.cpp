@@ -1,7 +1,7 @@
 // Feeds arbitrary bytes to both envelope decoders. A decoded message must
 // re-encode and decode to the same message. The allocation-free JSON syntax
 // check must agree with nlohmann's parser on every input it does not refuse
-// for depth.
+// for depth, and so must the allocation-free field reader (read_json_fields).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +11,7 @@
 
 #include "core/codec.h"
 #include "core/json_syntax.h"
+#include "support/json_fields_reference.h"
 
 using namespace nautilus;
 
@@ -32,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!syntax.too_deep && in.find('\0') == std::string_view::npos && syntax.ok != nlohmann::json::accept(in)) {
     std::abort();
   }
+  if (!nautilus::testing::compare_json_fields_with_nlohmann(std::string(in)).empty()) std::abort();
   for (Encoding e : {Encoding::kJson, Encoding::kMsgpack}) {
     Message m;
     if (!decode(e, in, m)) continue;
