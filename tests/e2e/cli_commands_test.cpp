@@ -99,7 +99,9 @@ TEST_CASE("e2e cli: risk halt and resume, engine command") {
   auto state = nlohmann::json::parse(d.run_cli("risk state --json").out);
   CHECK(state["state"] == "HALTED");
   CHECK_THAT(state["state_reason"].get<std::string>(), Catch::Contains("fire drill"));
-  auto denied = d.run_cli("risk check --symbol AAPL --side buy --quantity 1 --price 10 -q");
+  // A symbol the default strategies do not trade: with a paper short in AAPL
+  // open, a buy of 1 AAPL reduces exposure, and risk rightly approves it.
+  auto denied = d.run_cli("risk check --symbol NOPOS --side buy --quantity 1 --price 10 -q");
   CHECK(denied.rc == 1);
   CHECK_THAT(denied.out, Catch::Contains("DENIED"));  // -q never hides data
   auto resumed = d.run_cli("--json risk resume");

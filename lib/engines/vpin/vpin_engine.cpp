@@ -1,11 +1,13 @@
 #include "engines/vpin/vpin_engine.h"
 
+#include <array>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
+#include "core/json_fields.h"
 #include "core/message.h"
 #include "engines/vpin/vpin_calculator.h"
 
@@ -19,6 +21,64 @@ using vpin::VpinConfig;
 constexpr std::string_view kTradePrefix = "marketdata.real_time.trade.";
 
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+// What VPIN takes from a trade: the symbol (the payload's, else the topic's),
+// price, size (`size`, else `quantity`, else `volume`: the first present) and
+// market time (`ts_ns`, else `timestamp_ns`, else the message's stamp).
+struct TradeInput {
+  std::string symbol;
+  double price = 0.0;
+  double size = 0.0;
+  std::int64_t ts_ns = 0;
+};
+
+constexpr std::array<std::string_view, 7> kTradeKeys = {"symbol", "price", "size", "quantity", "volume", "ts_ns", "timestamp_ns"};
+
+// The fast path reads the fields without a parse tree; a payload it leaves to
+// nlohmann (an escaped key or symbol, deep nesting) takes the slow path below,
+// with the same rules.
+bool read_trade_slow(const Message& m, TradeInput& t) {
+  auto j = nlohmann::json::parse(m.payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  if (auto s = j.find("symbol"); s != j.end() && s->is_string() && !s->get<std::string>().empty()) {
+    t.symbol = s->get<std::string>();
+  }
+  auto price = j.find("price");
+  auto size = j.find("size");
+  if (size == j.end()) size = j.find("quantity");
+  if (size == j.end()) size = j.find("volume");
+  if (t.symbol.empty() || price == j.end() || !price->is_number() || size == j.end() || !size->is_number()) return false;
+  t.price = price->get<double>();
+  t.size = size->get<double>();
+  if (auto ts = j.find("ts_ns"); ts != j.end() && ts->is_number_integer()) t.ts_ns = ts->get<std::int64_t>();
+  else if (auto ts2 = j.find("timestamp_ns"); ts2 != j.end() && ts2->is_number_integer()) t.ts_ns = ts2->get<std::int64_t>();
+  return true;
+}
+
+bool read_trade(const Message& m, TradeInput& t) {
+  if (m.topic.size() > kTradePrefix.size() && m.topic.starts_with(kTradePrefix)) {
+    t.symbol.assign(m.topic, kTradePrefix.size());
+  }
+  t.ts_ns = m.timestamp_ns;
+  std::array<JsonField, kTradeKeys.size()> f;
+  const JsonFieldsResult r = read_json_fields(m.payload, kTradeKeys, f);
+  const JsonField& symbol = f[0];
+  if (r == JsonFieldsResult::kUnsupported || (symbol.kind == JsonField::Kind::kString && symbol.escaped)) {
+    return read_trade_slow(m, t);
+  }
+  if (r != JsonFieldsResult::kOk) return false;
+  if (symbol.kind == JsonField::Kind::kString && !symbol.text.empty()) t.symbol.assign(symbol.text);
+  const JsonField& price = f[1];
+  const JsonField* size = &f[2];
+  if (size->kind == JsonField::Kind::kMissing) size = &f[3];
+  if (size->kind == JsonField::Kind::kMissing) size = &f[4];
+  if (t.symbol.empty() || price.kind != JsonField::Kind::kNumber || size->kind != JsonField::Kind::kNumber) return false;
+  t.price = price.number;
+  t.size = size->number;
+  if (f[5].kind == JsonField::Kind::kNumber && f[5].integer) t.ts_ns = f[5].as_int64;
+  else if (f[6].kind == JsonField::Kind::kNumber && f[6].integer) t.ts_ns = f[6].as_int64;
+  return true;
+}
 
 // The engine's section: the VpinConfig keys over the engine defaults, and
 // `symbols.<SYMBOL>` tables over those. One parse for --check-config and start.
@@ -105,32 +165,17 @@ class VpinEngine final : public Engine {
  private:
   // Data plane: a malformed trade is counted and skipped, never thrown.
   void on_trade(const Message& m) {
-    std::string symbol;
-    if (m.topic.size() > kTradePrefix.size() && m.topic.compare(0, kTradePrefix.size(), kTradePrefix) == 0) {
-      symbol = m.topic.substr(kTradePrefix.size());
-    }
-    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    TradeInput t;
+    const bool ok = read_trade(m, t);
     std::vector<std::pair<std::string, VpinBucket>> out;
     {
       std::lock_guard lock(mu_);
-      if (j.is_discarded() || !j.is_object()) {
+      if (!ok) {
         ++malformed_;
         return;
       }
-      if (auto s = j.find("symbol"); s != j.end() && s->is_string() && !s->get<std::string>().empty()) {
-        symbol = s->get<std::string>();
-      }
-      auto price = j.find("price");
-      auto size = j.find("size");
-      if (size == j.end()) size = j.find("quantity");
-      if (size == j.end()) size = j.find("volume");
-      if (symbol.empty() || price == j.end() || !price->is_number() || size == j.end() || !size->is_number()) {
-        ++malformed_;
-        return;
-      }
-      std::int64_t ts = m.timestamp_ns;
-      if (auto t = j.find("ts_ns"); t != j.end() && t->is_number_integer()) ts = t->get<std::int64_t>();
-      else if (auto t2 = j.find("timestamp_ns"); t2 != j.end() && t2->is_number_integer()) ts = t2->get<std::int64_t>();
+      const std::string& symbol = t.symbol;
+      const std::int64_t ts = t.ts_ns;
 
       // Market time: a trade entering a new bar closes every symbol's finished bar.
       const std::int64_t bar = ts / config_.bar_ns;
@@ -146,7 +191,7 @@ class VpinEngine final : public Engine {
       }
       VpinCalculator& calc = calculator(symbol);
       buckets.clear();
-      if (!calc.add_trade(ts, price->get<double>(), size->get<double>(), buckets).is_ok()) {
+      if (!calc.add_trade(ts, t.price, t.size, buckets).is_ok()) {
         ++malformed_;
         return;
       }
@@ -158,6 +203,7 @@ class VpinEngine final : public Engine {
     // Warnings first: one trade can close a bar of every symbol, and the
     // flash_crash warning must not wait behind dozens of normal-priority
     // toxicity messages being built (it overtakes its own, as risk expects).
+    if (out.empty()) return;
     const std::int64_t origin = m.origin_ns != 0 ? m.origin_ns : m.timestamp_ns;
     const std::string correlation = !m.correlation_id.empty() ? m.correlation_id : m.id.to_string();
     for (const auto& [sym, b] : out) {
