@@ -7,7 +7,7 @@
 
 _nautilus_subcommands() {
   case "$1" in
-    "") echo "status engine bus data events risk portfolio strategy analytics collateral backtest bench top" ;;
+    "") echo "status engine bus data events risk portfolio strategy analytics collateral backtest bench token top" ;;
     engine) echo "list status start stop restart command" ;;
     bus) echo "publish subscribe" ;;
     data) echo "get sources stats history" ;;
@@ -17,6 +17,7 @@ _nautilus_subcommands() {
     risk) echo "check state halt resume" ;;
     portfolio) echo "show positions pnl optimize rebalance" ;;
     strategy) echo "list stop resume" ;;
+    token) echo "create list revoke" ;;
     bench) echo "throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub" ;;
   esac
 }
@@ -52,6 +53,7 @@ _nautilus_options() {
     "portfolio rebalance") echo "--weight --engine" ;;
     "strategy list"|"strategy resume") echo "--engine" ;;
     "strategy stop") echo "--reason --engine" ;;
+    "token create") echo "--role --name --ttl --publish --subscribe --deny-publish --deny-subscribe" ;;
     top) echo "--interval --once --sort" ;;
   esac
 }
@@ -67,6 +69,7 @@ _nautilus_takes_value() {
     --method|--rf|--target-volatility|--lookback|--bounds|--weight) return 0 ;;
     --tick-rate|--background|--rows|--batch|--postgres|--dir|--events|--from|--to|--limit) return 0 ;;
     --topic|--since|--period|--data|--param|--out|-j|--jobs|--record) return 0 ;;
+    --role|--name|--ttl|--publish|--subscribe|--deny-publish|--deny-subscribe) return 0 ;;
   esac
   return 1
 }
@@ -109,6 +112,8 @@ _nautilus() {
       else _nautilus_reply "market_data tick quote trade bar level2 fundamental economic news risk_alert risk_metric trading_signal order fill position_update portfolio_update ml_prediction regime_change vpin_toxicity flash_crash_warning feature_update factor_update margin_status performance_metric engine_status system_health" "$cur"; fi
       return ;;
     --side) _nautilus_reply "buy sell" "$cur"; return ;;
+    --role) _nautilus_reply "viewer operator admin" "$cur"; return ;;
+    --ttl) _nautilus_reply "15m 1h 12h 7d" "$cur"; return ;;
     --sort)
       if [[ $path == "backtest sweep" ]]; then _nautilus_reply "pnl return sharpe sortino max_drawdown win_rate profit_factor fills" "$cur"
       else _nautilus_reply "rate p50 p90 p99 p999 max queue drops errors name" "$cur"; fi

@@ -9,7 +9,8 @@ set -g __nautilus_value_opts --url --token --config --priority --mix --type -t -
     --engine-backend --symbols --seed --bar-ms --runs --calm-minutes --vpin --stream-interval-ms --crash-plunge-pct \
     --crash-duration --crash-volume-x --bars --engine-bars --clients --seconds --gets --keys --symbol --side \
     --quantity --price --id --reason --engine --interval --sort --tick-rate --background --rows --batch --postgres \
-    --dir --events --from --to --limit --topic --since --period --data --param --out -j --jobs --record
+    --dir --events --from --to --limit --topic --since --period --data --param --out -j --jobs --record \
+    --role --name --ttl --publish --subscribe --deny-publish --deny-subscribe
 
 # The command words typed so far (options and their values left out).
 function __nautilus_words
@@ -79,6 +80,7 @@ complete -c nautilus -n '__nautilus_is ""' -a analytics -d 'Performance figures 
 complete -c nautilus -n '__nautilus_is ""' -a collateral -d 'Margin account: requirements, utilisation, call prices'
 complete -c nautilus -n '__nautilus_is ""' -a backtest -d 'Replay market data through the engines'
 complete -c nautilus -n '__nautilus_is ""' -a bench -d 'Benchmarks'
+complete -c nautilus -n '__nautilus_is ""' -a token -d 'Signed control tokens: create, list, revoke'
 complete -c nautilus -n '__nautilus_is ""' -a top -d 'Live latency table'
 complete -c nautilus -n '__nautilus_arg_at engine 0' -a 'list status start stop restart command'
 complete -c nautilus -n '__nautilus_arg_at bus 0' -a 'publish subscribe'
@@ -89,6 +91,7 @@ complete -c nautilus -n '__nautilus_arg_at backtest 0' -a 'run sweep replay'
 complete -c nautilus -n '__nautilus_arg_at risk 0' -a 'check state halt resume'
 complete -c nautilus -n '__nautilus_arg_at portfolio 0' -a 'show positions pnl optimize rebalance'
 complete -c nautilus -n '__nautilus_arg_at strategy 0' -a 'list stop resume'
+complete -c nautilus -n '__nautilus_arg_at token 0' -a 'create list revoke'
 complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub'
 
 # Positional arguments.
@@ -197,6 +200,15 @@ for c in list stop resume
   complete -c nautilus -n "__nautilus_is strategy $c" -l engine -x -a '(__nautilus_engines)' -d 'Strategy engine instance'
 end
 complete -c nautilus -n '__nautilus_is strategy stop' -l reason -x -d 'Why (logged, shown by strategy list)'
+
+# token
+complete -c nautilus -n '__nautilus_is token create' -l role -x -a 'viewer operator admin' -d 'What it may do'
+complete -c nautilus -n '__nautilus_is token create' -l name -x -d 'Who it is for'
+complete -c nautilus -n '__nautilus_is token create' -l ttl -x -a '15m 1h 12h 7d' -d 'Lifetime'
+complete -c nautilus -n '__nautilus_is token create' -l publish -x -d 'Topic pattern it may publish to'
+complete -c nautilus -n '__nautilus_is token create' -l subscribe -x -d 'Topic pattern it may subscribe to'
+complete -c nautilus -n '__nautilus_is token create' -l deny-publish -x -d 'Topic pattern never published'
+complete -c nautilus -n '__nautilus_is token create' -l deny-subscribe -x -d 'Topic pattern never received'
 
 # top
 complete -c nautilus -n '__nautilus_is top' -l interval -x -d 'Seconds between polls'

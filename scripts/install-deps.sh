@@ -7,8 +7,9 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   catch2 nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libhiredis-dev libtomlplusplus-dev libsystemd-dev libcurl4-openssl-dev
-  libboost-dev libconcurrentqueue-dev
+  libboost-dev libconcurrentqueue-dev libssl-dev openssl
   redis-server redis-tools nats-server libnats-dev
+  python3-redis
   man-db groff-base bash-completion zsh fish jq linux-perf systemd
   prometheus
   libsqlite3-dev sqlite3 libpq-dev postgresql-15

@@ -2,7 +2,7 @@
 # The test command (README, .ci/run): installs what is missing, builds the
 # sanitizer configuration (ASan+UBSan, warnings as errors), runs every test
 # through CTest, then the bus concurrency tests under TSan and a short libFuzzer
-# run of the envelope decoders.
+# run of the envelope decoders and of the control API's request path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -43,6 +43,13 @@ cp -n fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
 build/fuzz/fuzz/fuzz_envelope -max_total_time="${NAUTILUS_FUZZ_SECONDS:-20}" -max_len=4096 \
   -print_final_stats=0 build/fuzz/corpus > build/fuzz/fuzz.log 2>&1 || { tail -n 40 build/fuzz/fuzz.log; exit 1; }
 grep -a '^Done' build/fuzz/fuzz.log
+echo "== fuzz: control API request parser, router and token checks"
+cmake --build build/fuzz -j "$jobs" --target fuzz_control
+mkdir -p build/fuzz/corpus_control
+cp -n fuzz/corpus_control/* build/fuzz/corpus_control/ 2>/dev/null || true
+build/fuzz/fuzz/fuzz_control -max_total_time="${NAUTILUS_FUZZ_SECONDS:-20}" -max_len=4096 \
+  -print_final_stats=0 build/fuzz/corpus_control > build/fuzz/fuzz_control.log 2>&1 || { tail -n 40 build/fuzz/fuzz_control.log; exit 1; }
+grep -a '^Done' build/fuzz/fuzz_control.log
 
 # One closing line over both CTest runs (CTest already exited non-zero on any failure).
 total() { sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$1"; }

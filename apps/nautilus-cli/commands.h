@@ -20,6 +20,7 @@ void add_hub_bench_command(CLI::App& app, GlobalOptions& global); // bench hub (
 void add_portfolio_commands(CLI::App& app, GlobalOptions& global); // portfolio show|positions|pnl|optimize|rebalance
 void add_risk_commands(CLI::App& app, GlobalOptions& global);     // risk check|state|halt|resume
 void add_strategy_commands(CLI::App& app, GlobalOptions& global); // strategy list|stop|resume
+void add_token_commands(CLI::App& app, GlobalOptions& global);    // token create|list|revoke
 void add_top_command(CLI::App& app, GlobalOptions& global);       // top
 void add_completion_helper(CLI::App& app, GlobalOptions& global); // hidden: names for shell completion
 

@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   add_portfolio_commands(app, g);
   add_risk_commands(app, g);
   add_strategy_commands(app, g);
+  add_token_commands(app, g);
   add_top_command(app, g);
   add_completion_helper(app, g);
 

@@ -152,7 +152,7 @@ DaemonConfig load_config(const std::string& path, EngineRegistry& registry) {
   }
   Checker c(path);
   Checker plugins(path);  // plugins that did not load: cfg.plugin_errors
-  c.unknown_keys(root, "(top level)", {"daemon", "bus", "control", "supervisor", "engines", "store", "recorder"});
+  c.unknown_keys(root, "(top level)", {"daemon", "bus", "control", "security", "supervisor", "engines", "store", "recorder"});
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
     if (!n) return nullptr;
@@ -200,6 +200,48 @@ DaemonConfig load_config(const std::string& path, EngineRegistry& registry) {
     c.get(*k, "control", "max_connections", cfg.max_connections);
     c.get(*k, "control", "max_body_bytes", cfg.max_body_bytes);
     if (cfg.max_connections == 0) c.error(c.node(*k, "max_connections"), "control.max_connections", "must be at least 1");
+  }
+  if (auto sec = section("security")) {
+    // Issue 22: owned by the control layer (lib/control/security_options.h).
+    control::SecurityOptions& so = cfg.security;
+    std::set<std::string> known = {"header_timeout_ms", "reserved_connections", "max_connections_per_peer",
+                                   "anonymous_loopback", "tls_cert", "tls_key", "jwt_issuer", "jwt_audience"};
+    for (control::RouteClass rc : control::kLimitedClasses) {
+      known.insert("rate_" + std::string(control::to_string(rc)));
+      known.insert("burst_" + std::string(control::to_string(rc)));
+    }
+    c.unknown_keys(*sec, "security", known);
+    c.get(*sec, "security", "header_timeout_ms", so.header_timeout_ms);
+    c.get(*sec, "security", "reserved_connections", so.reserved_connections);
+    c.get(*sec, "security", "max_connections_per_peer", so.max_connections_per_peer);
+    c.get(*sec, "security", "anonymous_loopback", so.anonymous_loopback);
+    c.get(*sec, "security", "tls_cert", so.tls_cert);
+    c.get(*sec, "security", "tls_key", so.tls_key);
+    c.get(*sec, "security", "jwt_issuer", so.jwt_issuer);
+    c.get(*sec, "security", "jwt_audience", so.jwt_audience);
+    for (control::RouteClass rc : control::kLimitedClasses) {
+      control::RateLimit& limit = so.rate_limits[static_cast<std::size_t>(rc)];
+      std::int64_t rate = static_cast<std::int64_t>(limit.per_second), burst = static_cast<std::int64_t>(limit.burst);
+      std::string rate_key = "rate_" + std::string(control::to_string(rc));
+      std::string burst_key = "burst_" + std::string(control::to_string(rc));
+      c.get(*sec, "security", rate_key.c_str(), rate);
+      c.get(*sec, "security", burst_key.c_str(), burst);
+      limit.per_second = static_cast<double>(rate);
+      limit.burst = static_cast<double>(burst);
+    }
+    if (so.header_timeout_ms < 100) {
+      c.error(c.node(*sec, "header_timeout_ms"), "security.header_timeout_ms", "must be at least 100");
+    }
+    if (so.max_connections_per_peer == 0) {
+      c.error(c.node(*sec, "max_connections_per_peer"), "security.max_connections_per_peer", "must be at least 1");
+    }
+    if (so.anonymous_loopback != "none" && !control::parse_role(so.anonymous_loopback)) {
+      c.error(c.node(*sec, "anonymous_loopback"), "security.anonymous_loopback", "must be viewer, operator, admin or none");
+    }
+    if (so.tls_cert.empty() != so.tls_key.empty()) {
+      c.error(c.node(*sec, so.tls_cert.empty() ? "tls_key" : "tls_cert"), "security.tls_cert",
+              "tls_cert and tls_key go together");
+    }
   }
   if (auto st = section("store")) {
     c.unknown_keys(*st, "store", {"url", "retention_days"});

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "control/security_options.h"
 #include "control/state_dir.h"
 #include "engines/engine_host.h"
 #include "engines/registry.h"
@@ -26,6 +27,8 @@ struct DaemonConfig {
   std::string engine_bus = "inproc://";
   std::size_t max_connections = 64;
   std::size_t max_body_bytes = 1 << 20;
+  // [security]: no-lockout bounds, roles, rate limits, TLS (nautilusd.conf(5)).
+  control::SecurityOptions security;
   SupervisorPolicy supervisor;
   std::vector<EngineSpec> engines;  // in file order: the start order
   // [daemon] plugin_dir: where relative `plugin = "libx.so"` paths of engine

@@ -68,6 +68,7 @@ struct Flags {
   std::string log_format;
   bool listen_set = false, socket_set = false;
   bool check_config = false;
+  bool insecure_listen = false;  // plain HTTP on a non-loopback listener
 };
 
 void apply_flags(DaemonConfig& cfg, const Flags& f) {
@@ -75,6 +76,7 @@ void apply_flags(DaemonConfig& cfg, const Flags& f) {
   if (f.socket_set) cfg.socket = f.socket;
   if (!f.state_dir.empty()) cfg.state_dir = f.state_dir;
   if (!f.log_format.empty()) cfg.log_format = f.log_format;
+  if (f.insecure_listen) cfg.security.insecure_listen = true;
 }
 
 // Flags and environment can also be wrong: validated like the file.
@@ -210,6 +212,8 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
   app.add_option("--state-dir", f.state_dir, "State directory (token, address); env NAUTILUS_STATE_DIR");
   app.add_option("--log-format", f.log_format, "Log format")->check(CLI::IsMember({"auto", "text", "json"}));
   app.add_flag("--check-config", f.check_config, "Validate the config, print the result and exit");
+  app.add_flag("--insecure-listen", f.insecure_listen,
+               "Allow plain HTTP on a listener that is not loopback (default: refused without [security] tls_cert)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -304,6 +308,15 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
 
     control::ServerOptions so;
     so.token = token;
+    control::AuthOptions auth_options;
+    auth_options.admin_token = token;
+    auth_options.jwt_key = control::load_or_create_jwt_key(cfg.state_dir);
+    auth_options.state_dir = cfg.state_dir;
+    control::apply_security(cfg.security, so, auth_options);
+    auto authenticator = std::make_shared<control::Authenticator>(auth_options);
+    so.auth = authenticator;
+    so.log = log_line;
+    so.clock = &clock;
     so.max_connections = cfg.max_connections;
     so.max_body_bytes = cfg.max_body_bytes;
     control::ControlServer server(so);
@@ -330,6 +343,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
                             {"buses", {{"marketdata", cfg.marketdata_bus}, {"engine", cfg.engine_bus}}}};
     };
     api.history = history.get();
+    api.auth = authenticator.get();
     if (recorder) api.recorder_stats = [&recorder] { return store::to_json(recorder->stats()); };
     control::install_api_routes(server, api);
     server.start();

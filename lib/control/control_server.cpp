@@ -1,5 +1,7 @@
 #include "control/control_server.h"
+#include "control/http_request_reader.h"
 #include "control/state_dir.h"
+#include "control/transport.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,9 +14,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <cerrno>
 #include <cstring>
 #include <list>
@@ -24,7 +23,6 @@
 #include "core/clock.h"
 
 namespace nautilus::control {
-namespace http = boost::beast::http;
 
 // ---------------------------------------------------------------- request/response
 
@@ -75,34 +73,13 @@ std::string_view reason_phrase(int status) {
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     default: return "Status";
   }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else if (plus_is_space && s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
 }
 
 std::vector<std::string_view> split_path(std::string_view p) {
@@ -119,15 +96,6 @@ std::vector<std::string_view> split_path(std::string_view p) {
     i = j;
   }
   return out;
-}
-
-bool token_equal(std::string_view a, std::string_view b) {
-  // Constant time in the length of the expected token.
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    diff |= static_cast<unsigned char>((i < a.size() ? a[i] : 0) ^ b[i]);
-  }
-  return diff == 0;
 }
 
 struct Route {
@@ -154,16 +122,44 @@ bool match(const Route& r, const std::vector<std::string_view>& parts, std::map<
   return true;
 }
 
+// "unix uid 1000 pid 4242" or "tcp 127.0.0.1": the key of the per-peer cap.
+std::string peer_of(int fd, bool is_unix) {
+  if (is_unix) {
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+      return "unix uid " + std::to_string(cred.uid) + " pid " + std::to_string(cred.pid);
+    }
+    return "unix";
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    if (ss.ss_family == AF_INET) {
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, host, sizeof(host));
+    } else if (ss.ss_family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, host, sizeof(host));
+    }
+  }
+  return std::string("tcp ") + host;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- server
 
 struct ControlServer::Impl {
   ServerOptions options;
+  std::shared_ptr<Authenticator> auth;  // null: no checks (tests without a token)
+  std::unique_ptr<RateLimiter> limiter;
+  std::unique_ptr<TlsContext> tls;
+  Clock* clock = nullptr;
   std::vector<Route> routes;
   struct Listener {
     Endpoint ep;
     Fd fd;
+    bool tls = false;
   };
   std::vector<Listener> listeners;
   Fd wake_read, wake_write;  // written once at stop: every poll sees it
@@ -171,17 +167,28 @@ struct ControlServer::Impl {
   struct Conn {
     std::thread thread;
     std::atomic<bool> done{false};
-    int fd = -1;
+    std::atomic<bool> authenticated{false};  // a request carried a valid credential
+    bool evicted = false;                    // closed to make room (under conn_mu)
+    int fd = -1;                             // -1 once closed (under conn_mu)
+    std::string peer;
   };
   mutable std::mutex conn_mu;
   std::list<Conn> conns;
-  std::atomic<std::uint64_t> requests{0}, errors_4xx{0}, errors_5xx{0}, rejected{0};
+  std::atomic<std::uint64_t> requests{0}, errors_4xx{0}, errors_5xx{0}, rejected{0}, evicted{0}, header_timeouts{0},
+      auth_failures{0}, forbidden{0};
   ControlServer* self = nullptr;
 
   void accept_loop();
-  void serve(int fd, bool loopback);
+  void admit(int cfd, const Listener& l);
+  Conn* eviction_victim(const std::string& peer);
+  void serve(Conn& c, bool loopback, bool use_tls);
   void reap(bool all);
-  bool write_response(int fd, const HttpResponse& r, bool keep_alive);
+  bool write_response(Transport& t, const HttpResponse& r, bool keep_alive);
+  HttpResponse dispatch(HttpRequest& req, bool& is_stream, StreamHandler& stream_out, std::atomic<bool>* authenticated);
+  void log(std::string_view level, const std::string& line) const {
+    if (options.log) options.log(level, line);
+  }
+  void audit(const HttpRequest& req, const Route& route, int status) const;
   void count(int status) {
     ++requests;
     if (status >= 500) ++errors_5xx;
@@ -192,6 +199,18 @@ struct ControlServer::Impl {
 ControlServer::ControlServer(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->self = this;
+  impl_->clock = impl_->options.clock ? impl_->options.clock : &live_clock();
+  impl_->auth = impl_->options.auth;
+  if (!impl_->auth && !impl_->options.token.empty()) {
+    AuthOptions ao;
+    ao.admin_token = impl_->options.token;
+    impl_->auth = std::make_shared<Authenticator>(ao);
+  }
+  impl_->limiter = std::make_unique<RateLimiter>(*impl_->clock, impl_->options.rate_limits);
+  auto& o = impl_->options;
+  if (o.max_connections == 0) o.max_connections = 1;
+  if (o.reserved_connections >= o.max_connections) o.reserved_connections = o.max_connections - 1;
+  if (o.max_connections_per_peer == 0) o.max_connections_per_peer = o.max_connections;
   int p[2];
   if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
   impl_->wake_read = Fd(p[0]);
@@ -225,9 +244,25 @@ void ControlServer::add_stream_route(std::string method, std::string pattern, St
   }
 }
 
-Endpoint ControlServer::listen(const Endpoint& ep) {
+Endpoint ControlServer::listen(const Endpoint& ep, bool force_tls) {
   Impl::Listener l;
   l.ep = ep;
+  if (!ep.is_unix && (force_tls || !ep.is_loopback())) {
+    const auto& o = impl_->options;
+    if (!o.tls_cert_file.empty() || !o.tls_key_file.empty()) {
+      if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+        throw std::runtime_error("TLS needs both a certificate and a key (tls_cert, tls_key)");
+      }
+      if (!impl_->tls) impl_->tls = std::make_unique<TlsContext>(o.tls_cert_file, o.tls_key_file);
+      l.tls = true;
+    } else if (force_tls) {
+      throw std::runtime_error("TLS asked for on " + ep.to_string() + " but no certificate and key are configured");
+    } else if (!o.allow_insecure_listen) {
+      throw std::runtime_error("refusing to listen on " + ep.to_string() +
+                               " (not loopback) without TLS: set [security] tls_cert and tls_key, or pass "
+                               "--insecure-listen");
+    }
+  }
   if (ep.is_unix) {
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
@@ -313,7 +348,9 @@ void ControlServer::stop(std::chrono::milliseconds grace) {
       std::lock_guard lock(impl_->conn_mu);
       if (impl_->conns.empty()) break;
       if (monotonic_now_ns() >= deadline) {
-        for (auto& conn : impl_->conns) ::shutdown(conn.fd, SHUT_RDWR);
+        for (auto& conn : impl_->conns) {
+          if (conn.fd >= 0) ::shutdown(conn.fd, SHUT_RDWR);
+        }
         break;
       }
     }
@@ -332,8 +369,13 @@ ControlServer::Stats ControlServer::stats() const {
   s.errors_4xx = impl_->errors_4xx.load();
   s.errors_5xx = impl_->errors_5xx.load();
   s.rejected_connections = impl_->rejected.load();
+  s.evicted_connections = impl_->evicted.load();
+  s.header_timeouts = impl_->header_timeouts.load();
+  s.auth_failures = impl_->auth_failures.load();
+  s.forbidden = impl_->forbidden.load();
+  for (std::size_t i = 0; i < kRouteClassCount; ++i) s.rate_limited[i] = impl_->limiter->refused(static_cast<RouteClass>(i));
   std::lock_guard lock(impl_->conn_mu);
-  for (const auto& c : impl_->conns) s.active_connections += c.done ? 0 : 1;
+  for (const auto& c : impl_->conns) s.active_connections += (c.done || c.evicted) ? 0 : 1;
   return s;
 }
 
@@ -352,6 +394,78 @@ void ControlServer::Impl::reap(bool all) {
   }
 }
 
+// Under conn_mu. Unauthenticated connections (headers still on their way, or
+// served without a credential) may hold max - reserved slots, and one peer at
+// most its cap of those; past either, the oldest of the peer's (or of the
+// peer holding most) makes room. Authenticated connections are never chosen,
+// so a pile of slow or idle clients can neither keep a newcomer out nor push
+// a caller with a token off.
+ControlServer::Impl::Conn* ControlServer::Impl::eviction_victim(const std::string& peer) {
+  std::size_t unauthenticated = 0, of_peer = 0;
+  std::map<std::string, std::size_t> by_peer;
+  for (auto& c : conns) {
+    if (c.done || c.evicted || c.authenticated) continue;
+    ++unauthenticated;
+    of_peer += c.peer == peer ? 1 : 0;
+    ++by_peer[c.peer];
+  }
+  std::string target;
+  if (of_peer >= options.max_connections_per_peer) {
+    target = peer;
+  } else if (unauthenticated >= options.max_connections - options.reserved_connections) {
+    std::size_t most = 0;
+    for (const auto& [p, n] : by_peer) {
+      if (n > most) {
+        most = n;
+        target = p;
+      }
+    }
+  } else {
+    return nullptr;
+  }
+  for (auto& c : conns) {  // oldest first: the list is in accept order
+    if (!c.done && !c.evicted && !c.authenticated && c.peer == target && c.fd >= 0) return &c;
+  }
+  return nullptr;
+}
+
+void ControlServer::Impl::admit(int cfd, const Listener& l) {
+  bool loopback = l.ep.is_loopback();
+  bool use_tls = l.tls;
+  if (!l.ep.is_unix) {
+    int one = 1;
+    ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  std::string peer = peer_of(cfd, l.ep.is_unix);
+  std::lock_guard lock(conn_mu);
+  std::size_t open = 0;
+  for (const auto& c : conns) open += (c.done || c.evicted) ? 0 : 1;
+  if (open >= options.max_connections) {
+    ++rejected;
+    if (!use_tls) {
+      auto t = plain_transport(cfd);
+      write_response(*t, HttpResponse::error(503, "too_many_connections", "connection limit reached"), false);
+    }
+    ::close(cfd);
+    return;
+  }
+  if (Conn* victim = eviction_victim(peer)) {
+    victim->evicted = true;
+    ::shutdown(victim->fd, SHUT_RDWR);  // its thread sees the hang-up and ends
+    ++evicted;
+  }
+  Conn& c = conns.emplace_back();
+  c.fd = cfd;
+  c.peer = std::move(peer);
+  c.thread = std::thread([this, loopback, use_tls, &c] {
+    serve(c, loopback, use_tls);
+    std::lock_guard done_lock(conn_mu);
+    ::close(c.fd);
+    c.fd = -1;
+    c.done = true;
+  });
+}
+
 void ControlServer::Impl::accept_loop() {
   std::vector<pollfd> fds;
   for (auto& l : listeners) fds.push_back({l.fd.get(), POLLIN, 0});
@@ -366,46 +480,26 @@ void ControlServer::Impl::accept_loop() {
       if (!(fds[i].revents & POLLIN)) continue;
       int cfd = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (cfd < 0) continue;
-      bool loopback = listeners[i].ep.is_loopback();
-      if (!listeners[i].ep.is_unix) {
-        int one = 1;
-        ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      }
-      std::lock_guard lock(conn_mu);
-      std::size_t active = 0;
-      for (const auto& c : conns) active += c.done ? 0 : 1;
-      if (active >= options.max_connections) {
-        ++rejected;
-        HttpResponse busy = HttpResponse::error(503, "too_many_connections", "connection limit reached");
-        write_response(cfd, busy, false);
-        ::close(cfd);
-        continue;
-      }
-      Conn& c = conns.emplace_back();
-      c.fd = cfd;
-      c.thread = std::thread([this, cfd, loopback, &c] {
-        serve(cfd, loopback);
-        ::close(cfd);
-        c.done = true;
-      });
+      admit(cfd, listeners[i]);
     }
   }
 }
 
-bool ControlServer::Impl::write_response(int fd, const HttpResponse& r, bool keep_alive) {
+bool ControlServer::Impl::write_response(Transport& t, const HttpResponse& r, bool keep_alive) {
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(reason_phrase(r.status)) + "\r\n";
   out += "Content-Type: " + r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
+  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
   out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   out += "Cache-Control: no-store\r\n\r\n";
   out += r.body;
-  return write_all(fd, out, monotonic_now_ns() + 10'000'000'000) == IoResult::kOk;
+  return t.write_all(out, monotonic_now_ns() + 10'000'000'000) == IoResult::kOk;
 }
 
 namespace {
 
 class ChunkedWriter final : public StreamWriter {
  public:
-  ChunkedWriter(int fd, const ControlServer& server) : fd_(fd), server_(server) {}
+  ChunkedWriter(Transport& t, const ControlServer& server) : t_(t), server_(server) {}
   bool write(std::string_view data) override {
     if (gone_) return false;
     if (!send_head()) return false;
@@ -414,15 +508,16 @@ class ChunkedWriter final : public StreamWriter {
     int n = std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
     std::string chunk(size, static_cast<std::size_t>(n));
     chunk.append(data).append("\r\n");
-    if (write_all(fd_, chunk, monotonic_now_ns() + 10'000'000'000) != IoResult::kOk) gone_ = true;
+    if (t_.write_all(chunk, monotonic_now_ns() + 10'000'000'000) != IoResult::kOk) gone_ = true;
     return !gone_;
   }
   bool client_gone() override {
     if (gone_) return true;
-    pollfd p{fd_, POLLIN, 0};
+    int fd = t_.fd();
+    pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 0) > 0) {
       char c;
-      ssize_t r = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      ssize_t r = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
       if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) gone_ = true;
       if (p.revents & (POLLHUP | POLLERR)) gone_ = true;
     }
@@ -430,7 +525,7 @@ class ChunkedWriter final : public StreamWriter {
   }
   bool server_stopping() const override { return server_.stopping(); }
   void finish() {
-    if (send_head()) (void)write_all(fd_, "0\r\n\r\n", monotonic_now_ns() + 1'000'000'000);
+    if (send_head()) (void)t_.write_all("0\r\n\r\n", monotonic_now_ns() + 1'000'000'000);
   }
   bool head_sent() const { return head_sent_; }
   // The 200 head goes out with the first data, so a handler can still refuse
@@ -441,112 +536,102 @@ class ChunkedWriter final : public StreamWriter {
     static constexpr std::string_view kHead =
         "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
         "Connection: close\r\nCache-Control: no-store\r\n\r\n";
-    if (write_all(fd_, kHead, monotonic_now_ns() + 10'000'000'000) != IoResult::kOk) gone_ = true;
+    if (t_.write_all(kHead, monotonic_now_ns() + 10'000'000'000) != IoResult::kOk) gone_ = true;
     return !gone_;
   }
 
  private:
-  int fd_;
+  Transport& t_;
   const ControlServer& server_;
   bool gone_ = false;
   bool head_sent_ = false;
 };
 
+std::int64_t ms_to_ns(std::chrono::milliseconds ms) { return static_cast<std::int64_t>(ms.count()) * 1'000'000; }
+
 }  // namespace
 
-void ControlServer::Impl::serve(int fd, bool loopback) {
+void ControlServer::Impl::serve(Conn& conn, bool loopback, bool use_tls) {
+  const int fd = conn.fd;
+  const std::int64_t accepted_ns = monotonic_now_ns();
+  std::unique_ptr<Transport> transport;
+  if (use_tls) {
+    std::string why;
+    transport = tls->accept(fd, accepted_ns + ms_to_ns(options.header_timeout), why);
+    if (!transport) {
+      log("warn", "control: " + conn.peer + ": " + why);
+      return;
+    }
+  } else {
+    transport = plain_transport(fd);
+  }
+  Transport& t = *transport;
   std::string pending;
   char buf[16384];
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
-    boost::beast::error_code ec;
-    std::int64_t deadline = monotonic_now_ns() + static_cast<std::int64_t>(options.idle_timeout.count()) * 1'000'000;
-    // Parse what is buffered, reading more until a whole request is there.
+  for (bool first = true;; first = false) {
+    RequestReader reader(options.max_header_bytes, options.max_body_bytes);
+    // The first request's headers are due header_timeout after accept; a
+    // later one's header_timeout after its first byte, the wait for which is
+    // the keep-alive idle_timeout. The body gets idle_timeout after the headers.
+    std::int64_t now = monotonic_now_ns();
+    std::int64_t header_deadline = first ? accepted_ns + ms_to_ns(options.header_timeout) : 0;
+    std::int64_t idle_deadline = now + ms_to_ns(options.idle_timeout);
+    std::int64_t body_deadline = 0;
+    RequestReader::State state;
     for (;;) {
-      while (!pending.empty() && !parser.is_done()) {
-        std::size_t used = parser.put(boost::asio::buffer(pending.data(), pending.size()), ec);
-        pending.erase(0, used);
-        if (ec == http::error::need_more) {
-          ec = {};
-          break;
-        }
-        if (ec || used == 0) break;
-      }
-      if (ec || parser.is_done()) break;
+      state = reader.feed(pending);
+      if (state != RequestReader::State::kNeedMore) break;
+      now = monotonic_now_ns();
+      if (reader.got_some() && header_deadline == 0) header_deadline = now + ms_to_ns(options.header_timeout);
+      if (reader.header_done() && body_deadline == 0) body_deadline = now + ms_to_ns(options.idle_timeout);
+      std::int64_t deadline = reader.header_done() ? body_deadline : header_deadline ? header_deadline : idle_deadline;
       std::size_t n = 0;
       // Between requests the stop pipe ends an idle keep-alive connection.
-      IoResult r = read_some(fd, buf, sizeof(buf), n, deadline, parser.got_some() ? -1 : wake_read.get());
+      IoResult r = t.read_some(buf, sizeof(buf), n, deadline, reader.got_some() ? -1 : wake_read.get());
       if (r == IoResult::kTimeout) {
-        if (parser.got_some()) write_response(fd, HttpResponse::error(408, "timeout", "request not received in time"), false);
+        if (!reader.header_done() && (first || reader.got_some())) ++header_timeouts;
+        if (reader.got_some()) {
+          count(408);
+          write_response(t, HttpResponse::error(408, "timeout", "request not received in time"), false);
+        }
         return;
       }
       if (r != IoResult::kOk) return;
       pending.append(buf, n);
     }
-    if (ec) {
-      int status = 400;
-      std::string code = "bad_request";
-      if (ec == http::error::body_limit) {
-        status = 413;
-        code = "body_too_large";
-      } else if (ec == http::error::header_limit) {
-        status = 431;
-        code = "header_too_large";
-      }
-      count(status);
-      write_response(fd, HttpResponse::error(status, code, "malformed request: " + ec.message()), false);
+    if (state == RequestReader::State::kError) {
+      count(reader.error_status());
+      write_response(t, HttpResponse::error(reader.error_status(), reader.error_code(), reader.error_message()), false);
       return;
     }
-    auto msg = parser.release();
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    std::string_view target(msg.target().data(), msg.target().size());
-    auto q = target.find('?');
-    req.path = percent_decode(target.substr(0, q), false);
-    if (q != std::string_view::npos) {
-      std::string_view qs = target.substr(q + 1);
-      while (!qs.empty()) {
-        auto amp = qs.find('&');
-        std::string_view kv = qs.substr(0, amp);
-        auto eq = kv.find('=');
-        if (!kv.empty()) {
-          req.query[percent_decode(kv.substr(0, eq), true)] =
-              eq == std::string_view::npos ? std::string() : percent_decode(kv.substr(eq + 1), true);
-        }
-        if (amp == std::string_view::npos) break;
-        qs.remove_prefix(amp + 1);
-      }
-    }
-    req.body = std::move(msg.body());
+    HttpRequest req = reader.take();
     req.loopback = loopback;
-    auto auth = msg[http::field::authorization];
-    req.params["__authorization"] = std::string(auth);
-    bool keep_alive = msg.keep_alive() && !self->stopping();
+    req.peer = conn.peer;
+    bool keep_alive = reader.keep_alive() && !self->stopping();
 
     bool is_stream = false;
     StreamHandler stream;
-    HttpResponse res = self->dispatch(req, is_stream, stream);
+    HttpResponse res = dispatch(req, is_stream, stream, &conn.authenticated);
     if (!is_stream) {
       count(res.status);
-      if (!write_response(fd, res, keep_alive) || !keep_alive) return;
+      if (!write_response(t, res, keep_alive) || !keep_alive) return;
       continue;
     }
-    ChunkedWriter writer(fd, *self);
+    ChunkedWriter writer(t, *self);
     try {
       stream(req, writer);
     } catch (const HttpError& e) {
       if (!writer.head_sent()) {
         count(e.status());
-        write_response(fd, HttpResponse::error(e.status(), e.code(), e.what()), false);
+        if (e.status() == 403) ++forbidden;
+        write_response(t, HttpResponse::error(e.status(), e.code(), e.what()), false);
         return;
       }
       writer.write(nlohmann::json{{"error", {{"code", e.code()}, {"message", e.what()}}}}.dump() + "\n");
     } catch (const std::exception& e) {
       if (!writer.head_sent()) {
         count(500);
-        write_response(fd, HttpResponse::error(500, "internal", e.what()), false);
+        write_response(t, HttpResponse::error(500, "internal", e.what()), false);
         return;
       }
       // The head is out: report in-band as a last NDJSON line.
@@ -559,14 +644,32 @@ void ControlServer::Impl::serve(int fd, bool loopback) {
 }
 
 HttpResponse ControlServer::dispatch(HttpRequest& req, bool& is_stream, StreamHandler& stream_out) {
+  return impl_->dispatch(req, is_stream, stream_out, nullptr);
+}
+
+void ControlServer::Impl::audit(const HttpRequest& req, const Route& route, int status) const {
+  nlohmann::json line = {{"audit", "control"},
+                         {"principal", req.principal ? req.principal->name : "(none)"},
+                         {"role", req.principal ? std::string(to_string(req.principal->role)) : "(none)"},
+                         {"token_id", req.principal ? req.principal->token_id : ""},
+                         {"peer", req.peer},
+                         {"method", req.method},
+                         {"route", route.pattern},
+                         {"path", req.path},
+                         {"status", status},
+                         {"result", status < 400 ? "ok" : "refused"}};
+  log("info", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+HttpResponse ControlServer::Impl::dispatch(HttpRequest& req, bool& is_stream, StreamHandler& stream_out,
+                                           std::atomic<bool>* authenticated) {
   is_stream = false;
-  std::string authorization = req.params["__authorization"];
   req.params.clear();
   auto parts = split_path(req.path);
   const Route* found = nullptr;
   bool path_matched = false;
   std::map<std::string, std::string> params;
-  for (const auto& r : impl_->routes) {
+  for (const auto& r : routes) {
     std::map<std::string, std::string> p;
     if (!match(r, parts, p)) continue;
     path_matched = true;
@@ -580,16 +683,51 @@ HttpResponse ControlServer::dispatch(HttpRequest& req, bool& is_stream, StreamHa
     if (path_matched) return HttpResponse::error(405, "method_not_allowed", req.method + " is not allowed on " + req.path);
     return HttpResponse::error(404, "not_found", "no route " + req.method + " " + req.path);
   }
-  const std::string& token = impl_->options.token;
-  bool needs_token = !token.empty() && (found->options.mutating || (!req.loopback && !found->options.public_route));
-  if (needs_token) {
-    constexpr std::string_view kBearer = "Bearer ";
-    if (!authorization.starts_with(kBearer)) {
-      return HttpResponse::error(401, "unauthorized", "this route needs 'Authorization: Bearer <token>'");
+  const RouteClass cls = found->options.effective_class();
+  const bool audited = cls == RouteClass::kPublish || cls == RouteClass::kOperate || cls == RouteClass::kAdmin;
+  auto refuse = [&](HttpResponse r) {
+    if (audited) audit(req, *found, r.status);
+    return r;
+  };
+  if (!auth) {
+    auto unchecked = std::make_shared<Principal>();
+    unchecked->name = "unchecked";
+    unchecked->role = Role::kAdmin;
+    req.principal = unchecked;
+  } else if (cls == RouteClass::kPublic) {
+    req.principal = auth->anonymous();
+  } else {
+    AuthResult r = auth->authenticate(req.authorization, req.loopback, clock->now_ns() / 1'000'000'000);
+    if (!r.principal) {
+      ++auth_failures;
+      log("warn", "control: 401 for " + req.method + " " + req.path + " from " + req.peer + ": " + r.reason);
+      HttpResponse res = HttpResponse::error(401, "unauthorized", "authentication required");
+      res.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return refuse(std::move(res));
     }
-    if (!token_equal(std::string_view(authorization).substr(kBearer.size()), token)) {
-      return HttpResponse::error(403, "forbidden", "wrong token");
+    req.principal = std::move(r.principal);
+    if (req.principal->authenticated && authenticated) *authenticated = true;
+    if (!req.principal->may(cls)) {
+      if (!req.principal->authenticated) {
+        // An anonymous caller: a credential could open it, so 401.
+        ++auth_failures;
+        HttpResponse res = HttpResponse::error(401, "unauthorized", "this route needs 'Authorization: Bearer <token>'");
+        res.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return refuse(std::move(res));
+      }
+      ++forbidden;
+      log("warn", "control: 403 for " + req.method + " " + req.path + ": " + req.principal->name + " is " +
+                      std::string(to_string(req.principal->role)) + ", " + std::string(to_string(cls)) + " routes need " +
+                      std::string(to_string(required_role(cls))));
+      return refuse(HttpResponse::error(403, "forbidden",
+                                        "role " + std::string(to_string(req.principal->role)) + " may not use " +
+                                            std::string(to_string(cls)) + " routes"));
     }
+  }
+  if (RateDecision d = limiter->take(req.principal->name, cls); !d.allowed) {
+    HttpResponse res = HttpResponse::error(429, "rate_limited", "too many " + std::string(to_string(cls)) + " requests");
+    res.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
+    return refuse(std::move(res));
   }
   req.params = std::move(params);
   if (found->stream) {
@@ -597,15 +735,19 @@ HttpResponse ControlServer::dispatch(HttpRequest& req, bool& is_stream, StreamHa
     stream_out = found->stream;
     return {};
   }
+  HttpResponse res;
   try {
-    return found->handler(req);
+    res = found->handler(req);
   } catch (const HttpError& e) {
-    return HttpResponse::error(e.status(), e.code(), e.what());
+    if (e.status() == 403) ++forbidden;
+    res = HttpResponse::error(e.status(), e.code(), e.what());
   } catch (const nlohmann::json::exception& e) {
-    return HttpResponse::error(400, "bad_request", e.what());
+    res = HttpResponse::error(400, "bad_request", e.what());
   } catch (const std::exception& e) {
-    return HttpResponse::error(500, "internal", e.what());
+    res = HttpResponse::error(500, "internal", e.what());
   }
+  if (audited) audit(req, *found, res.status);
+  return res;
 }
 
 }  // namespace nautilus::control

@@ -3,15 +3,23 @@
 // ("/api/v1/engines/{name}/start"), so other parts of the daemon plug in
 // without touching the server. JSON in, JSON out; errors are
 // {"error":{"code","message"}}. Bounded: header and body size, connections.
-// A bearer token guards mutating routes and every route on a non-loopback
-// listener (except /health).
+// Every route has a class (control/auth.h): the caller's principal (from its
+// bearer token or JWT, or anonymous on loopback) must hold a role for it, and
+// a token bucket per principal and class limits its rate (429). No lockout:
+// headers must arrive within a deadline, unauthenticated connections may hold
+// only part of the slots (the rest are kept for callers with a valid token)
+// and no one peer may hold more than its share; when they are full, the
+// oldest unauthenticated connection is closed to make room. Non-loopback TCP
+// listeners speak TLS (control/tls.h) unless explicitly allowed plain.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,6 +27,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/auth.h"
+#include "control/rate_limiter.h"
 #include "control/socket_io.h"
 
 namespace nautilus::control {
@@ -29,7 +39,10 @@ struct HttpRequest {
   std::map<std::string, std::string> query;   // decoded
   std::map<std::string, std::string> params;  // from {name} segments
   std::string body;
+  std::string authorization;  // the Authorization header, "" when absent
   bool loopback = true;  // arrived on a loopback or Unix listener
+  std::string peer;      // "tcp 10.0.0.5", "unix uid 1000 pid 4242" (per-peer limits, audit)
+  PrincipalPtr principal;  // set by dispatch before the handler runs
   // The body as JSON (an empty body is an empty object). Throws HttpError 400.
   nlohmann::json json() const;
   // A query parameter or `fallback`.
@@ -40,6 +53,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra ones (Retry-After)
   static HttpResponse json(const nlohmann::json& j, int status = 200);
   static HttpResponse text(std::string body, std::string content_type = "text/plain; charset=utf-8");
   static HttpResponse error(int status, std::string_view code, std::string_view message);
@@ -72,19 +86,45 @@ class StreamWriter {
 };
 
 struct RouteOptions {
-  bool mutating = false;  // needs the token on every listener
+  bool mutating = false;  // an operator route (kOperate) unless route_class says otherwise
   bool public_route = false;  // no token even off loopback (/health)
+  std::optional<RouteClass> route_class;  // else: public, operate (mutating) or read
+  RouteClass effective_class() const {
+    if (route_class) return *route_class;
+    if (public_route) return RouteClass::kPublic;
+    return mutating ? RouteClass::kOperate : RouteClass::kRead;
+  }
 };
 
 using RouteHandler = std::function<HttpResponse(const HttpRequest&)>;
 using StreamHandler = std::function<void(const HttpRequest&, StreamWriter&)>;
 
+// Where a log line goes (level "info", "warn", "error"): refusal reasons and
+// the audit trail.
+using LogSink = std::function<void(std::string_view level, const std::string& line)>;
+
 struct ServerOptions {
-  std::string token;                 // empty: no token checks at all (tests only)
+  // The admin token (the state directory's token file). Used only when `auth`
+  // is null; both empty: no checks at all (tests only).
+  std::string token;
+  std::shared_ptr<Authenticator> auth;
   std::size_t max_connections = 64;  // beyond this: 503 and close
+  // Slots only connections whose request carried a valid credential may keep.
+  std::size_t reserved_connections = 16;
+  // Unauthenticated connections one peer may hold (see peer in HttpRequest).
+  std::size_t max_connections_per_peer = 16;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 * 1024;
-  std::chrono::milliseconds idle_timeout{30'000};  // per request read
+  std::chrono::milliseconds header_timeout{5'000};  // from accept or first byte to the end of the headers
+  std::chrono::milliseconds idle_timeout{30'000};   // keep-alive wait, and the body read
+  RateLimits rate_limits = default_rate_limits();
+  Clock* clock = nullptr;  // rate limits and token times; null: live_clock()
+  LogSink log;             // null: nothing logged
+  // TLS for TCP listeners that are not on loopback (PEM files).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Serve plain HTTP on a non-loopback listener (--insecure-listen).
+  bool allow_insecure_listen = false;
 };
 
 class ControlServer {
@@ -101,8 +141,10 @@ class ControlServer {
 
   // Binds a listener (port 0 picks a free port; a Unix socket is created 0600
   // with no window of looser rights). Returns the bound endpoint. Throws
-  // std::runtime_error with the reason.
-  Endpoint listen(const Endpoint& ep);
+  // std::runtime_error with the reason, also for a non-loopback TCP listener
+  // without TLS (unless allow_insecure_listen). `tls` forces TLS on loopback
+  // too (tests).
+  Endpoint listen(const Endpoint& ep, bool tls = false);
   std::vector<Endpoint> endpoints() const;
 
   void start();  // accept threads
@@ -118,6 +160,11 @@ class ControlServer {
     std::uint64_t errors_5xx = 0;
     std::uint64_t rejected_connections = 0;
     std::uint64_t active_connections = 0;
+    std::uint64_t evicted_connections = 0;  // unauthenticated ones closed to make room
+    std::uint64_t header_timeouts = 0;
+    std::uint64_t auth_failures = 0;        // 401
+    std::uint64_t forbidden = 0;            // 403: role or topic rules
+    std::array<std::uint64_t, kRouteClassCount> rate_limited{};  // 429 by route class
   };
   Stats stats() const;
 

@@ -98,6 +98,13 @@ HttpResponse handle_publish(ApiContext& ctx, const HttpRequest& req) {
   } else {
     msgs.push_back(message_from_json(body, bus));
   }
+  // Every message's topic against the principal's publish rules, before any
+  // is published: a batch goes in whole or not at all.
+  for (const auto& m : msgs) {
+    if (req.principal && !req.principal->publish.permits_topic(m->topic)) {
+      throw HttpError(403, "topic_forbidden", "publishing to '" + m->topic + "' is not allowed for " + req.principal->name);
+    }
+  }
   nlohmann::json ids = nlohmann::json::array();
   std::shared_lock gate(ctx.publish_gate);
   if (ctx.draining) throw HttpError(503, "draining", "nautilusd is shutting down; publish refused");
@@ -118,6 +125,8 @@ void handle_subscribe(ApiContext& ctx, const HttpRequest& req, StreamWriter& out
   BusKind bus = bus_param(req);
   std::string pattern = req.query_or("pattern");
   if (pattern.empty()) throw HttpError(400, "bad_request", "missing ?pattern=");
+  check_subscribe_permission(req.principal, pattern);
+  const PrincipalPtr principal = req.principal;
   std::uint64_t max = 0;
   if (std::string c = req.query_or("count"); !c.empty()) {
     auto [p, ec] = std::from_chars(c.data(), c.data() + c.size(), max);
@@ -137,6 +146,8 @@ void handle_subscribe(ApiContext& ctx, const HttpRequest& req, StreamWriter& out
     // The handler writes straight to the socket on the subscription's own
     // thread, so the bus's bounded priority lanes do the queueing.
     sub = ctx.router.subscribe(bus, pattern, [&](const MessagePtr& m) {
+      // Deny rules that overlap the pattern only in part filter per message.
+      if (!may_receive(principal, m->topic)) return;
       std::string line = encode_json(*m);
       line += '\n';
       std::lock_guard lock(sh.mu);
@@ -277,6 +288,17 @@ void histogram_text(std::ostringstream& o, const std::string& name, const std::s
 
 std::span<const CommandAlias> command_aliases() { return kAliases; }
 
+void check_subscribe_permission(const PrincipalPtr& principal, std::string_view pattern) {
+  if (principal && !principal->subscribe.permits_pattern(pattern)) {
+    throw HttpError(403, "topic_forbidden",
+                    "subscribing to '" + std::string(pattern) + "' is not allowed for " + principal->name);
+  }
+}
+
+bool may_receive(const PrincipalPtr& principal, std::string_view topic) {
+  return !principal || principal->subscribe.permits_topic(topic);
+}
+
 void add_command_alias(ControlServer& server, EngineHost& host, const CommandAlias& a) {
   std::string method = a.method;
   std::string engine = a.engine, command = a.command;
@@ -319,6 +341,10 @@ void install_api_routes(ControlServer& server, ApiContext& ctx) {
   server.add_route("GET", "/metrics", [&ctx, &server](const HttpRequest&) {
     return HttpResponse::text(render_metrics(ctx, server.stats()), "text/plain; version=0.0.4; charset=utf-8");
   });
+  RouteOptions publish_class;
+  publish_class.route_class = RouteClass::kPublish;
+  RouteOptions subscribe_class;
+  subscribe_class.route_class = RouteClass::kSubscribe;
 
   server.add_route("GET", "/api/v1/daemon", [&ctx](const HttpRequest&) { return HttpResponse::json(ctx.daemon_info()); });
 
@@ -368,12 +394,15 @@ void install_api_routes(ControlServer& server, ApiContext& ctx) {
         engine_call([&] { return ctx.host.command(req.params.at("name"), req.params.at("command"), args); }));
   }, mut);
 
-  server.add_route("POST", "/api/v1/bus/{bus}/publish", [&ctx](const HttpRequest& req) { return handle_publish(ctx, req); }, mut);
+  server.add_route("POST", "/api/v1/bus/{bus}/publish", [&ctx](const HttpRequest& req) { return handle_publish(ctx, req); },
+                   publish_class);
   server.add_stream_route("GET", "/api/v1/bus/{bus}/subscribe",
-                          [&ctx](const HttpRequest& req, StreamWriter& out) { handle_subscribe(ctx, req, out); });
+                          [&ctx](const HttpRequest& req, StreamWriter& out) { handle_subscribe(ctx, req, out); },
+                          subscribe_class);
 
   for (const auto& a : kAliases) add_command_alias(server, ctx.host, a);
   install_history_routes(server, ctx);
+  if (ctx.auth) install_token_routes(server, *ctx.auth, ctx.clock);
 }
 
 std::string render_metrics(ApiContext& ctx, const ControlServer::Stats& server) {
@@ -487,6 +516,24 @@ std::string render_metrics(ApiContext& ctx, const ControlServer::Stats& server) 
   o << "# HELP nautilus_control_rejected_connections_total Connections refused at the limit.\n";
   o << "# TYPE nautilus_control_rejected_connections_total counter\n";
   o << "nautilus_control_rejected_connections_total " << server.rejected_connections << "\n";
+  o << "# HELP nautilus_control_evicted_connections_total Unauthenticated connections closed to make room.\n";
+  o << "# TYPE nautilus_control_evicted_connections_total counter\n";
+  o << "nautilus_control_evicted_connections_total " << server.evicted_connections << "\n";
+  o << "# HELP nautilus_control_header_timeouts_total Connections closed because their headers did not arrive in time.\n";
+  o << "# TYPE nautilus_control_header_timeouts_total counter\n";
+  o << "nautilus_control_header_timeouts_total " << server.header_timeouts << "\n";
+  o << "# HELP nautilus_control_auth_failures_total Requests refused with 401.\n";
+  o << "# TYPE nautilus_control_auth_failures_total counter\n";
+  o << "nautilus_control_auth_failures_total " << server.auth_failures << "\n";
+  o << "# HELP nautilus_control_forbidden_total Requests refused with 403 (role or topic rules).\n";
+  o << "# TYPE nautilus_control_forbidden_total counter\n";
+  o << "nautilus_control_forbidden_total " << server.forbidden << "\n";
+  o << "# HELP nautilus_control_rate_limited_total Requests refused with 429, by route class.\n";
+  o << "# TYPE nautilus_control_rate_limited_total counter\n";
+  for (std::size_t i = 0; i < kRouteClassCount; ++i) {
+    o << "nautilus_control_rate_limited_total{class=\"" << to_string(static_cast<RouteClass>(i)) << "\"} "
+      << server.rate_limited[i] << "\n";
+  }
   return o.str();
 }
 

@@ -34,6 +34,8 @@ struct ApiContext {
   // null when the daemon records nothing. Set before install_api_routes.
   store::Store* history = nullptr;
   std::function<nlohmann::json()> recorder_stats;
+  // Issues, lists and revokes signed tokens (/api/v1/tokens); null: no such routes.
+  Authenticator* auth = nullptr;
   void begin_drain() {
     std::unique_lock lock(publish_gate);
     draining = true;
@@ -55,6 +57,16 @@ void install_api_routes(ControlServer& server, ApiContext& ctx);
 // and /api/v1/history/{bars|trades|quotes|...}/{symbol} (history_api.cpp).
 void install_history_routes(ControlServer& server, ApiContext& ctx);
 void add_command_alias(ControlServer& server, EngineHost& host, const CommandAlias& alias);
+// POST /api/v1/tokens (issue), GET /api/v1/tokens (list),
+// POST /api/v1/tokens/{id}/revoke: admin routes (token_api.cpp).
+void install_token_routes(ControlServer& server, Authenticator& auth, Clock& clock);
+
+// The topic rules of a subscriber, shared by NDJSON subscribe and the
+// WebSocket: throws HttpError 403 when `pattern` may not be subscribed at
+// all; may_receive filters each message (deny rules that overlap in part).
+// A null principal (no checks configured) may do anything.
+void check_subscribe_permission(const PrincipalPtr& principal, std::string_view pattern);
+bool may_receive(const PrincipalPtr& principal, std::string_view topic);
 
 // Prometheus text exposition of the daemon, buses, engines and server.
 std::string render_metrics(ApiContext& ctx, const ControlServer::Stats& server);
