@@ -10,7 +10,6 @@ packages=(
   libboost-dev libconcurrentqueue-dev libssl-dev openssl
   redis-server redis-tools nats-server libnats-dev
   python3-redis
-  python3-redis
   man-db groff-base bash-completion zsh fish jq linux-perf systemd
   prometheus
   libsqlite3-dev sqlite3 libpq-dev postgresql-15
