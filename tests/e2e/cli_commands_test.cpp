@@ -267,6 +267,29 @@ TEST_CASE("e2e cli: engine list shows the available kinds; engine status renders
   CHECK_THAT(human.out, Catch::Contains("config.cdf_threshold: "));
 }
 
+TEST_CASE("e2e cli: bench throughput --peer reports the handoff ceiling of the same run beside the bus") {
+  std::string dir = temp_dir();
+  auto j = run(kCli + " bench throughput --count 20000 --subscribers 2 --peer --json", dir);
+  INFO(j.err);
+  REQUIRE(j.rc == 0);
+  auto r = nlohmann::json::parse(j.out);
+  REQUIRE(r.contains("ceiling"));
+  const auto& c = r["ceiling"];
+  for (const char* k : {"prebuilt", "built"}) {
+    INFO(k);
+    CHECK(c[k]["messages"] == 20000);
+    CHECK(c[k]["msgs_per_s"].get<double>() == Approx(20000 / c[k]["seconds"].get<double>()));
+  }
+  CHECK(c["ratio_to_prebuilt"].get<double>() ==
+        Approx(r["throughput_msgs_per_s"].get<double>() / c["prebuilt"]["msgs_per_s"].get<double>()));
+  auto table = run(kCli + " bench throughput --count 5000 --peer", dir);
+  CHECK(table.rc == 0);
+  CHECK_THAT(table.out, Catch::Contains("x the pre-built ceiling"));
+  auto redis = run(kCli + " bench throughput --backend redis://127.0.0.1:1 --peer", dir);
+  CHECK(redis.rc == 2);
+  CHECK_THAT(redis.err, Catch::Contains("bench-peers.sh"));
+}
+
 TEST_CASE("e2e cli: bench prints publish and delivery rates and MB/s; a progress line only on a terminal") {
   std::string dir = temp_dir();
   auto j = run(kCli + " bench throughput --count 20000 --subscribers 2 --size 200 --json", dir);

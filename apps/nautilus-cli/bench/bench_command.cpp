@@ -1,9 +1,11 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "bench/bench_scenarios.h"
+#include "bench/handoff_ceiling.h"
 #include "commands.h"
 #include "direct_bus.h"
 
@@ -13,6 +15,7 @@ namespace {
 struct BenchArgs {
   BenchConfig cfg;
   std::string mix = "normal";
+  bool peer = false;
 };
 
 void add_common(CLI::App* cmd, BenchArgs& a) {
@@ -40,6 +43,16 @@ int run_and_print(const GlobalOptions& g, BenchArgs& a, bool latency) {
   a.cfg.progress = !g.quiet && isatty(STDERR_FILENO) == 1;  // a live line for people only
   std::unique_ptr<Bus> bus = open_direct_bus(a.cfg.backend, "bench");
   BenchReport r = latency ? run_latency(*bus, a.cfg) : run_throughput(*bus, a.cfg);
+  if (a.peer) {
+    // After the bus run, never beside it: on a small machine they would share cores.
+    CeilingRun c{a.cfg.count, a.cfg.duration_s, a.cfg.subscribers, a.cfg.payload_bytes};
+    nlohmann::json ceiling = measure_handoff_ceiling(c);
+    const double top = ceiling["prebuilt"]["msgs_per_s"].get<double>();
+    ceiling["nautilus_msgs_per_s"] = r.throughput();
+    ceiling["ratio_to_prebuilt"] = top > 0 ? r.throughput() / top : 0.0;
+    ceiling["ratio_to_built"] = r.throughput() / std::max(1.0, ceiling["built"]["msgs_per_s"].get<double>());
+    r.extra["ceiling"] = ceiling;
+  }
   if (g.json) {
     std::cout << r.to_json().dump() << std::endl;
   } else {
@@ -68,7 +81,14 @@ void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   auto tp = std::make_shared<BenchArgs>();
   auto* throughput = bench->add_subcommand("throughput", "Publishers -> subscribers as fast as possible");
   add_common(throughput, *tp);
+  throughput->add_flag("--peer", tp->peer,
+                       "Also measure the ceiling on this machine: the same messages handed over through "
+                       "moodycamel::BlockingConcurrentQueue, pre-built and built per message (inproc:// only)");
   throughput->callback([&global, tp] {
+    if (tp->peer && tp->cfg.backend != "inproc://" && tp->cfg.backend != "inproc") {
+      throw CliError(kExitUsage, "--peer measures the in-process ceiling; for Redis run scripts/bench-peers.sh");
+    }
+    if (tp->peer && tp->cfg.publishers != 1) throw CliError(kExitUsage, "--peer measures one publisher: drop --publishers");
     if (tp->cfg.count == 0 && tp->cfg.duration_s == 0) tp->cfg.count = 2'000'000;
     int rc = run_and_print(global, *tp, false);
     if (rc != 0) throw CliError(static_cast<ExitCode>(rc), "messages lost at high priority or above");

@@ -90,7 +90,17 @@ void BenchReport::print_table(std::ostream& out, bool color) const {
   row("all", messages, delivered, lost, duplicated, latency_ns);
   t.print(out, color);
   for (auto it = extra.begin(); it != extra.end(); ++it) {
+    if (it.key() == "ceiling") continue;
     out << "  " << it.key() << ": " << it.value().dump() << "\n";
+  }
+  if (auto c = extra.find("ceiling"); c != extra.end()) {
+    const auto& pre = (*c)["prebuilt"];
+    const auto& built = (*c)["built"];
+    out << "  ceiling, same run (" << (*c)["peer"].get<std::string>() << ", " << subscribers << " consumer(s)): "
+        << format_count(pre["msgs_per_s"].get<double>()) << " msgs/s with messages built beforehand, "
+        << format_count(built["msgs_per_s"].get<double>()) << " msgs/s built per message\n"
+        << "  nautilus = " << format_fixed((*c)["ratio_to_prebuilt"].get<double>(), 2) << " x the pre-built ceiling, "
+        << format_fixed((*c)["ratio_to_built"].get<double>(), 2) << " x the built one\n";
   }
   for (const auto& n : notes) out << "  note: " << n << "\n";
 }

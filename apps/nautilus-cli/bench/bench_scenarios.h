@@ -10,6 +10,7 @@
 
 #include "bench/bench_report.h"
 #include "bus/bus.h"
+#include "core/message_pool.h"
 
 namespace nautilus::cli {
 
@@ -51,6 +52,11 @@ class PriorityCycle {
 // size. parse_payload reads only the leading "p" and "s", so a scenario may
 // append fields of its own after them.
 void build_payload(std::string& out, int publisher, std::uint64_t seq, std::size_t size);
+
+// Fills a publisher's pool (up to `slots` slots allocated, payloads grown)
+// before the clock starts, so a run measures the steady state, not the first
+// allocations.
+void warm_up(MessagePool& pool, std::size_t payload_bytes, std::uint64_t slots = 1 << 18);
 bool parse_payload(const std::string& s, int& publisher, std::uint64_t& seq);
 
 // Everything one subscriber saw, per (publisher, seq). Written only by its
