@@ -27,7 +27,7 @@ _nautilus_options() {
     "") echo "--url --token --config --json -q --quiet --no-color --help --version" ;;
     "bus publish") echo "--priority --type --source --count --rate --backend" ;;
     "bus subscribe") echo "--count --timeout --group --backend --raw" ;;
-    "bench throughput") echo "--backend --publishers --subscribers --size --count --duration --queue --priority --mix --drain-timeout" ;;
+    "bench throughput") echo "--backend --publishers --subscribers --size --count --duration --queue --priority --mix --drain-timeout --peer" ;;
     "bench latency") echo "--backend --publishers --subscribers --size --count --duration --queue --priority --mix --drain-timeout --rate" ;;
     "bench flash-crash") echo "--backend --md-backend --engine-backend --duration --rate --symbols --seed --bar-ms --size --queue --mix --drain-timeout" ;;
     "bench vpin-detector") echo "--runs --calm-minutes --seed --vpin --stream-interval-ms --crash-plunge-pct --crash-duration --crash-volume-x" ;;

@@ -130,6 +130,7 @@ for c in throughput latency
     complete -c nautilus -n "__nautilus_is bench $c" -l drain-timeout -x -d 'Seconds to wait for deliveries'
 end
 complete -c nautilus -n '__nautilus_is bench latency' -l rate -x -d 'Messages per second'
+complete -c nautilus -n '__nautilus_is bench throughput' -l peer -d 'Also measure the handoff ceiling in the same run'
 
 # bench flash-crash
 complete -c nautilus -n '__nautilus_is bench flash-crash' -l backend -x -a 'inproc daemon redis://' -d 'Both buses: inproc, redis://host:port or a running daemon'
