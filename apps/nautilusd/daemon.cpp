@@ -138,6 +138,7 @@ void apply_reload(DaemonConfig& cfg, const DaemonConfig& next, EngineHost& host,
   differs(next.engine_bus != cfg.engine_bus, "bus.engine");
   differs(next.max_connections != cfg.max_connections, "control.max_connections");
   differs(next.max_body_bytes != cfg.max_body_bytes, "control.max_body_bytes");
+  differs(!(next.security == cfg.security), "security");
   differs(next.store_url != cfg.store_url, "store.url");
   differs(next.recorder_enabled != cfg.recorder_enabled || !(next.recorder == cfg.recorder), "recorder");
   const SupervisorPolicy &a = cfg.supervisor, &b = next.supervisor;

@@ -1,14 +1,11 @@
 #include "control/auth.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -53,22 +50,6 @@ std::optional<std::string> from_hex(std::string_view hex) {
     out += static_cast<char>(hi * 16 + lo);
   }
   return out;
-}
-
-// Always 0600, whatever the directory's group sharing: whoever reads the key
-// can mint an admin token.
-void write_private_file(const std::string& dir, const char* name, const std::string& content) {
-  std::string path = dir + "/" + name;
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-  ok = (::fsync(fd) == 0) && ok;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  }
 }
 
 std::vector<std::string> string_list(const nlohmann::json& j, const char* what) {
@@ -339,7 +320,7 @@ nlohmann::json Authenticator::issue(const TokenRequest& request, std::int64_t no
 
 void Authenticator::save_issued_locked() const {
   if (options_.state_dir.empty()) return;
-  write_private_file(options_.state_dir, kIssuedFile, issued_.dump(2) + "\n");
+  write_state_file(options_.state_dir, kIssuedFile, issued_.dump(2), true);
 }
 
 nlohmann::json Authenticator::list() const {
@@ -362,8 +343,8 @@ bool Authenticator::revoke(const std::string& id) {
   revoked_.insert(id);
   if (!options_.state_dir.empty()) {
     std::string text;
-    for (const auto& r : revoked_) text += r + "\n";
-    write_private_file(options_.state_dir, kRevokedFile, text);
+    for (const auto& r : revoked_) text += (text.empty() ? "" : "\n") + r;
+    write_state_file(options_.state_dir, kRevokedFile, text, true);
     // What we just wrote is what we hold: no reload on the next check.
     struct stat st{};
     std::string path = options_.state_dir + "/" + kRevokedFile;
@@ -387,7 +368,7 @@ std::string load_or_create_jwt_key(const std::string& state_dir) {
     return *key;
   }
   std::string hex = random_hex(32);
-  write_private_file(state_dir, kJwtKeyFile, hex + "\n");
+  write_state_file(state_dir, kJwtKeyFile, hex, true);
   return *from_hex(hex);
 }
 

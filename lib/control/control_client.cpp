@@ -4,9 +4,11 @@
 #include <boost/beast/http/parser.hpp>
 
 #include <cctype>
+#include <cstdlib>
 #include <system_error>
 
 #include "control/socket_io.h"
+#include "control/transport.h"
 #include "core/clock.h"
 
 namespace nautilus::control {
@@ -15,14 +17,15 @@ namespace http = boost::beast::http;
 namespace {
 
 std::string endpoint_text(std::string_view url) {
-  if (url.starts_with("http://")) {
-    url.remove_prefix(7);
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!url.starts_with(scheme)) continue;
+    url.remove_prefix(scheme.size());
     if (auto slash = url.find('/'); slash != std::string_view::npos) url = url.substr(0, slash);
-  } else if (url.starts_with("https://")) {
-    throw std::invalid_argument("https is not supported by the control API; use http:// on loopback or unix:");
   }
   return std::string(url);
 }
+
+bool is_https(std::string_view url) { return url.starts_with("https://"); }
 
 std::int64_t deadline_after(std::chrono::milliseconds d) {
   if (d.count() <= 0) return 0;
@@ -40,6 +43,16 @@ class Exchange {
                               " (is it running? see --url / NAUTILUS_URL / NAUTILUS_STATE_DIR)");
     }
     if (!fd_) throw Timeout("timed out connecting to nautilusd at " + url);
+    if (is_https(url)) {
+      // The server's certificate against the system's trust store, plus
+      // NAUTILUS_CA_FILE (a self-signed or private CA).
+      const char* ca = std::getenv("NAUTILUS_CA_FILE");
+      std::string why;
+      io_ = tls_connect(fd_.get(), ep.host, ca ? ca : "", deadline, why);
+      if (!io_) throw DaemonUnreachable("TLS to nautilusd at " + url + ": " + why + " (see NAUTILUS_CA_FILE)");
+    } else {
+      io_ = plain_transport(fd_.get());
+    }
     parser_.body_limit(std::uint64_t{1} << 62);  // streams are long; (boost::none trips a 1.74 bug)
     parser_.header_limit(64 * 1024);
   }
@@ -58,7 +71,7 @@ class Exchange {
     } else {
       req.append("\r\n");
     }
-    IoResult r = write_all(fd_.get(), req, deadline_);
+    IoResult r = io_->write_all(req, deadline_);
     if (r == IoResult::kTimeout) throw Timeout("timed out sending to nautilusd at " + url_);
     if (r != IoResult::kOk) throw DaemonUnreachable("connection to nautilusd at " + url_ + " failed while sending");
   }
@@ -69,7 +82,7 @@ class Exchange {
     char buf[16384];
     while (!done()) {
       std::size_t n = 0;
-      IoResult r = read_some(fd_.get(), buf, sizeof(buf), n, deadline_);
+      IoResult r = io_->read_some(buf, sizeof(buf), n, deadline_, -1);
       if (r == IoResult::kTimeout) return false;
       boost::beast::error_code ec;
       if (r == IoResult::kClosed) {
@@ -99,6 +112,7 @@ class Exchange {
   std::string url_;
   std::int64_t deadline_;
   Fd fd_;
+  std::unique_ptr<Transport> io_;  // after fd_: closed (TLS close_notify) before the socket
   http::response_parser<http::string_body> parser_;
   std::string pending_;
 };

@@ -41,8 +41,9 @@ struct ControlResponse {
 
 class ControlClient {
  public:
-  // `url`: http://host:port, host:port, unix:/path or /path. Throws
-  // std::invalid_argument for a malformed URL.
+  // `url`: http://host:port, https://host:port (TLS; the certificate checked
+  // against the system's CAs and NAUTILUS_CA_FILE), host:port, unix:/path or
+  // /path. Throws std::invalid_argument for a malformed URL.
   explicit ControlClient(std::string url, std::string token = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

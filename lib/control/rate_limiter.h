@@ -20,6 +20,7 @@ namespace nautilus::control {
 struct RateLimit {
   double per_second = 0;  // 0: no limit for the class
   double burst = 0;       // bucket size; at least 1 when limited
+  bool operator==(const RateLimit&) const = default;
 };
 using RateLimits = std::array<RateLimit, kRouteClassCount>;
 // Generous enough for the CLI and dashboards polling, tight enough that one

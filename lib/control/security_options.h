@@ -21,6 +21,7 @@ struct SecurityOptions {
   RateLimits rate_limits = default_rate_limits();
   std::string jwt_issuer = "nautilusd";
   std::string jwt_audience = "nautilus-control";
+  bool operator==(const SecurityOptions&) const = default;
 };
 
 // The rate-limited route classes, as named in the config keys

@@ -67,12 +67,12 @@ bool shared_with_group(const std::string& dir) {
   return ::stat(dir.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IXGRP)) == (S_IRGRP | S_IXGRP);
 }
 
-void write_state_file(const std::string& dir, const char* name, const std::string& content) {
+void write_state_file(const std::string& dir, const char* name, const std::string& content, bool owner_only) {
   std::string path = dir + "/" + name;
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   // O_EXCL + the final mode at creation: the file never exists with looser
   // rights. 0640 only where the operator shared the directory with a group.
-  mode_t mode = shared_with_group(dir) ? 0640 : 0600;
+  mode_t mode = shared_with_group(dir) && !owner_only ? 0640 : 0600;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
   std::string data = content + "\n";

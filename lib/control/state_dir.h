@@ -30,7 +30,9 @@ std::optional<std::string> read_state_file(const std::string& dir, const char* n
 // read the token and address, and use the socket.
 bool shared_with_group(const std::string& dir);
 // Writes atomically (temp file + rename), 0600, or 0640 where
-// shared_with_group(dir). A token readable by others is refused at start.
-void write_state_file(const std::string& dir, const char* name, const std::string& content);
+// shared_with_group(dir) unless `owner_only` (the JWT signing key: whoever
+// reads it can mint an admin token). A token readable by others is refused
+// at start. A newline is appended.
+void write_state_file(const std::string& dir, const char* name, const std::string& content, bool owner_only = false);
 
 }  // namespace nautilus::control

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 
 #include <csignal>
+#include <mutex>
 #include <stdexcept>
 
 #include "core/clock.h"
@@ -103,9 +105,76 @@ class TlsTransport final : public Transport {
   int fd_;
 };
 
+// Drives SSL_accept or SSL_connect to the end, polling with the deadline;
+// frees `ssl` when it fails.
+std::unique_ptr<Transport> handshake(SSL* ssl, int fd, int (*step)(SSL*), std::int64_t deadline_ns, std::string& error) {
+  for (;;) {
+    int r = step(ssl);
+    if (r == 1) return std::make_unique<TlsTransport>(ssl, fd);
+    int err = SSL_get_error(ssl, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      long verify = SSL_get_verify_result(ssl);
+      error = verify != X509_V_OK ? std::string("certificate not trusted: ") + X509_verify_cert_error_string(verify)
+                                  : "TLS handshake failed: " + openssl_error();
+      SSL_free(ssl);
+      return nullptr;
+    }
+    IoResult w = wait_for(fd, err, deadline_ns, -1);
+    if (w != IoResult::kOk) {
+      error = w == IoResult::kTimeout ? "TLS handshake timed out" : "TLS handshake: connection closed";
+      SSL_free(ssl);
+      return nullptr;
+    }
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<Transport> plain_transport(int fd) { return std::make_unique<PlainTransport>(fd); }
+
+std::unique_ptr<Transport> tls_connect(int fd, const std::string& host, const std::string& ca_file,
+                                       std::int64_t deadline_ns, std::string& error) {
+  std::signal(SIGPIPE, SIG_IGN);  // as for the server: a hang-up is EPIPE
+  // One context per process: certificates are loaded once.
+  static SSL_CTX* ctx = nullptr;
+  static std::string loaded_ca;
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  if (!ctx || loaded_ca != ca_file) {
+    if (ctx) SSL_CTX_free(ctx);
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+      error = openssl_error();
+      return nullptr;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_default_verify_paths(ctx);
+    if (!ca_file.empty() && SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
+      error = "cannot load CA file " + ca_file + ": " + openssl_error();
+      SSL_CTX_free(ctx);
+      ctx = nullptr;
+      return nullptr;
+    }
+    loaded_ca = ca_file;
+  }
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+    error = openssl_error();
+    SSL_free(ssl);
+    return nullptr;
+  }
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+    // A name, not an address: SNI and the name check. (SSL_set_tlsext_host_name
+    // is a macro with a C cast, refused by -Wold-style-cast.)
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+  }
+  return handshake(ssl, fd, SSL_connect, deadline_ns, error);
+}
 
 struct TlsContext::Impl {
   SSL_CTX* ctx = nullptr;
@@ -143,22 +212,7 @@ std::unique_ptr<Transport> TlsContext::accept(int fd, std::int64_t deadline_ns, 
     SSL_free(ssl);
     return nullptr;
   }
-  for (;;) {
-    int r = SSL_accept(ssl);
-    if (r == 1) return std::make_unique<TlsTransport>(ssl, fd);
-    int err = SSL_get_error(ssl, r);
-    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-      error = "TLS handshake failed: " + openssl_error();
-      SSL_free(ssl);
-      return nullptr;
-    }
-    IoResult w = wait_for(fd, err, deadline_ns, -1);
-    if (w != IoResult::kOk) {
-      error = w == IoResult::kTimeout ? "TLS handshake timed out" : "TLS handshake: connection closed";
-      SSL_free(ssl);
-      return nullptr;
-    }
-  }
+  return handshake(ssl, fd, SSL_accept, deadline_ns, error);
 }
 
 }  // namespace nautilus::control

@@ -24,6 +24,13 @@ class Transport {
 
 std::unique_ptr<Transport> plain_transport(int fd);
 
+// The client side (nautilus --url https://...): the handshake on a connected
+// `fd`, the server's certificate verified against the system's trust store
+// and `ca_file` when given, for `host` (a name or an IP address). Null, and
+// `error` set, when it fails.
+std::unique_ptr<Transport> tls_connect(int fd, const std::string& host, const std::string& ca_file,
+                                       std::int64_t deadline_ns, std::string& error);
+
 // A server certificate and key (PEM files), TLS 1.2 and later.
 class TlsContext {
  public:

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "auth_fixture.h"
+#include "control/control_client.h"
 
 using namespace nautilus;
 using namespace nautilus::control;
@@ -56,7 +57,7 @@ TEST_CASE("tls: a TLS listener serves HTTPS with a self-signed certificate; plai
   const std::string dir = mkdtemp(tmpl);
   const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
   const std::string make = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-                           "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout '" + key + "' -out '" +
+                           "-subj /CN=nautilus-test -addext subjectAltName=IP:127.0.0.1 -keyout '" + key + "' -out '" +
                            cert + "' >/dev/null 2>&1";
   REQUIRE(std::system(make.c_str()) == 0);
 
@@ -82,6 +83,17 @@ TEST_CASE("tls: a TLS listener serves HTTPS with a self-signed certificate; plai
   CHECK(https_get(https + "/api/v1/tokens", cert, s.token(Role::kViewer)).status == 403);
   // A client that does not trust the certificate does not get through.
   CHECK(https_get(https + "/health", "/dev/null", "").status == 0);
+  // The CLI's client speaks https:// too, trusting NAUTILUS_CA_FILE.
+  ::unsetenv("NAUTILUS_CA_FILE");
+  CHECK_THROWS_WITH(ControlClient(https, kAdminToken).get("/api/v1/status"), Catch::Contains("certificate not trusted"));
+  ::setenv("NAUTILUS_CA_FILE", cert.c_str(), 1);
+  CHECK(ControlClient(https, kAdminToken).get("/api/v1/status").body.contains("engines"));
+  CHECK(ControlClient(https, kAdminToken).request("GET", "/api/v1/tokens", nullptr).status == 200);
+  // The certificate names 127.0.0.1 (and CN nautilus-test), not localhost: the
+  // name is checked, not just the chain.
+  CHECK_THROWS_WITH(ControlClient("https://localhost:" + std::to_string(ep.port), kAdminToken).get("/health"),
+                    Catch::Contains("certificate not trusted"));
+  ::unsetenv("NAUTILUS_CA_FILE");
   // Plain HTTP to the TLS port: the handshake fails, no HTTP answer.
   RawResponse plain = raw_request("http://127.0.0.1:" + std::to_string(ep.port), "GET", "/health");
   CHECK(plain.status == 0);
