@@ -9,6 +9,7 @@
 // engine) for the engines, which is what a busy shared machine does not skew;
 // the wall-clock rates are reported beside them.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -28,6 +29,7 @@
 #include "bus/router.h"
 #include "commands.h"
 #include "core/clock.h"
+#include "core/json_fields.h"
 #include "core/message.h"
 #include "engines/analytics/attribution.h"
 #include "engines/analytics/performance.h"
@@ -116,6 +118,48 @@ std::vector<features::Bar> make_bars(std::uint64_t n, std::uint64_t seed) {
     b.trades = 10;
   }
   return bars;
+}
+
+// The hot fields of a trade (VPIN's input) read from its payload: the
+// allocation-free reader the VPIN engine uses, against the nlohmann parse it
+// replaced, on the same payloads in the same run.
+std::vector<std::string> make_trade_payloads(std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> px(90.0, 110.0);
+  std::vector<std::string> out;
+  for (int i = 0; i < 4096; ++i) {
+    out.push_back(nlohmann::json{{"symbol", "FC" + std::to_string(i % 16)},
+                                 {"price", px(rng)},
+                                 {"size", 1 + static_cast<int>(rng() % 500)},
+                                 {"side", i % 2 ? "buy" : "sell"},
+                                 {"ts_ns", 1764547200000000000LL + i * 1'000'000LL}}
+                      .dump());
+  }
+  return out;
+}
+
+CaseResult bench_trade_fields(const EnginesBenchArgs& a, bool fast) {
+  CaseResult r{fast ? "trade payload -> price, size, ts (read_json_fields)" : "trade payload -> price, size, ts (nlohmann parse)",
+               "trades/s", 0, a.bars, {}, {}, 0, ""};
+  const auto payloads = make_trade_payloads(a.seed);
+  constexpr std::array<std::string_view, 4> kKeys = {"symbol", "price", "size", "ts_ns"};
+  for (int run = 0; run < a.runs; ++run) {
+    double sum = 0;
+    RunTimer t(CLOCK_THREAD_CPUTIME_ID);
+    for (std::uint64_t i = 0; i < a.bars; ++i) {
+      const std::string& text = payloads[i % payloads.size()];
+      if (fast) {
+        std::array<JsonField, kKeys.size()> f;
+        if (read_json_fields(text, kKeys, f) == JsonFieldsResult::kOk) sum += f[1].number * f[2].number + static_cast<double>(f[3].as_int64 & 1);
+      } else {
+        auto j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_object()) sum += j["price"].get<double>() * j["size"].get<double>() + static_cast<double>(j["ts_ns"].get<std::int64_t>() & 1);
+      }
+    }
+    r.add(static_cast<double>(a.bars), t);
+    r.checksum = sum;
+  }
+  return r;
 }
 
 CaseResult bench_feature_set(const EnginesBenchArgs& a) {
@@ -407,6 +451,8 @@ void add_engines_bench_command(CLI::App& bench, GlobalOptions& global) {
   cmd->callback([&global, a] {
     std::vector<CaseResult> results;
     results.push_back(bench_feature_set(*a));
+    results.push_back(bench_trade_fields(*a, true));
+    results.push_back(bench_trade_fields(*a, false));
     results.push_back(bench_regime_filter(*a, 2));
     results.push_back(bench_regime_filter(*a, 3));
     results.push_back(bench_analytics_sample(*a));
