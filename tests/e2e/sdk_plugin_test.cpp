@@ -22,10 +22,18 @@ namespace {
 
 const std::string kPlugins = kBin + "/tests/plugins/";
 
-// The staged SDK and the example plugin built against it, once per run.
+// Where this process stages the SDK: its own directory, since CTest may run
+// the test cases of this file in parallel; removed when the process ends.
+struct StageDir {
+  std::string path = kBin + "/tests/sdk-stage-" + std::to_string(::getpid());
+  ~StageDir() { std::filesystem::remove_all(path); }
+};
+
+// The staged SDK and the example plugin built against it, once per process.
 const std::string& example_plugin() {
+  static StageDir stage_dir;
   static const std::string plugin = [] {
-    const std::string stage = kBin + "/tests/sdk-stage";
+    const std::string& stage = stage_dir.path;
     std::filesystem::remove_all(stage);
     std::filesystem::create_directories(stage);
     Result install = run("cmake --install " + kBin + " --prefix " + stage + "/prefix --component sdk", stage);
@@ -35,13 +43,15 @@ const std::string& example_plugin() {
     REQUIRE(std::filesystem::exists(stage + "/prefix/lib/pkgconfig/nautilus.pc"));
     // Only the staged prefix is searched: an include or file the install
     // forgot fails this build.
+    // ccache, when there is one, with paths taken relative to the stage, so a
+    // run in another stage directory finds the same cache entry.
     std::string launcher = std::system("command -v ccache >/dev/null 2>&1") == 0 ? " -DCMAKE_CXX_COMPILER_LAUNCHER=ccache" : "";
     Result configure = run("cmake -S " + kSource + "/examples/custom-engine -B " + stage + "/build -G Ninja" +
                                " -DCMAKE_PREFIX_PATH=" + stage + "/prefix -DCMAKE_BUILD_TYPE=Debug" + launcher,
                            stage);
     INFO(configure.out << configure.err);
     REQUIRE(configure.rc == 0);
-    Result build = run("cmake --build " + stage + "/build", stage);
+    Result build = run("env CCACHE_BASEDIR=" + stage + " cmake --build " + stage + "/build", stage);
     INFO(build.out << build.err);
     REQUIRE(build.rc == 0);
     return stage + "/build/libcustom_engine.so";
