@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_fields.h"
+#include "support/mutate.h"
 #include "support/json_fields_reference.h"
 
 using nautilus::JsonField;
@@ -68,21 +69,7 @@ TEST_CASE("json fields: seeded mutations agree with nlohmann", "[core][json]") {
   std::mt19937 rng(20261201);
   int disagreements = 0;
   for (int i = 0; i < 60000; ++i) {
-    std::string s = seeds[i % 3];
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits; ++e) {
-      const std::size_t pos = rng() % (s.size() + 1);
-      switch (rng() % 3) {
-        case 0:
-          s.insert(pos, 1, alphabet[rng() % (sizeof alphabet - 1)]);
-          break;
-        case 1:
-          if (pos < s.size()) s.erase(pos, 1);
-          break;
-        default:
-          if (pos < s.size()) s[pos] = alphabet[rng() % (sizeof alphabet - 1)];
-      }
-    }
+    const std::string s = nautilus::testing::mutate(seeds[i % 3], rng, {alphabet, sizeof alphabet - 1});
     if (const std::string why = compare_with_reference(s); !why.empty()) {
       ++disagreements;
       UNSCOPED_INFO(why << " on: " << s);

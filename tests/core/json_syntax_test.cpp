@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/json_syntax.h"
+#include "support/mutate.h"
 
 using nautilus::check_json_syntax;
 
@@ -65,21 +66,7 @@ TEST_CASE("json syntax: seeded mutations agree with the reference parser", "[cor
   std::mt19937 rng(20261122);
   int disagreements = 0;
   for (int i = 0; i < 60000; ++i) {
-    std::string s = seeds[i % 3];
-    int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits; ++e) {
-      std::size_t pos = rng() % (s.size() + 1);
-      switch (rng() % 3) {
-        case 0:
-          s.insert(pos, 1, alphabet[rng() % (sizeof alphabet - 1)]);
-          break;
-        case 1:
-          if (pos < s.size()) s.erase(pos, 1);
-          break;
-        default:
-          if (pos < s.size()) s[pos] = alphabet[rng() % (sizeof alphabet - 1)];
-      }
-    }
+    const std::string s = nautilus::testing::mutate(seeds[i % 3], rng, {alphabet, sizeof alphabet - 1});
     if (check_json_syntax(s, 64).ok != reference(s)) {
       ++disagreements;
       UNSCOPED_INFO("disagree on: " << s);
