@@ -58,3 +58,23 @@ TEST_CASE("e2e: nautilusd refuses a non-loopback listener without TLS unless --i
   CHECK_THAT(refused.out + refused.err, Catch::Contains("without TLS") && Catch::Contains("--insecure-listen"));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("e2e: [security] settings are checked with every problem listed") {
+  std::string dir = temp_dir();
+  std::ofstream(dir + "/bad.toml") << "[security]\n"
+                                      "anonymous_loopback = \"root\"\n"
+                                      "header_timeout_ms = 5\n"
+                                      "rate_read = -1\n"
+                                      "tls_cert = \"/x/cert.pem\"\n"
+                                      "no_such_key = 1\n";
+  auto bad = run(kDaemon + " --check-config --config " + dir + "/bad.toml", dir);
+  CHECK(bad.rc == 2);
+  const std::string text = bad.out + bad.err;
+  for (const char* key : {"security.anonymous_loopback", "security.header_timeout_ms", "security.rate_read",
+                          "security.tls_cert", "security.no_such_key"}) {
+    CHECK_THAT(text, Catch::Contains(key));
+  }
+  std::ofstream(dir + "/good.toml") << "[security]\nanonymous_loopback = \"none\"\nrate_publish = 10\nburst_publish = 20\n";
+  CHECK(run(kDaemon + " --check-config --config " + dir + "/good.toml", dir).rc == 0);
+  std::filesystem::remove_all(dir);
+}
