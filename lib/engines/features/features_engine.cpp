@@ -18,6 +18,7 @@
 #include "core/periodic_timer.h"
 #include "engines/features/bar_builder.h"
 #include "engines/features/feature_set.h"
+#include "engines/trade_fields.h"
 
 namespace nautilus {
 namespace {
@@ -321,14 +322,6 @@ class FeaturesEngine final : public Engine {
     return &symbols_.emplace(std::string(symbol), std::move(s)).first->second;
   }
 
-  static std::int64_t timestamp_of(const nlohmann::json& j, const Message& m) {
-    for (const char* key : {"ts_ns", "timestamp_ns"}) {
-      auto t = j.find(key);
-      if (t != j.end() && t->is_number_integer()) return t->get<std::int64_t>();
-    }
-    return m.timestamp_ns;
-  }
-
   static const nlohmann::json* number_field(const nlohmann::json& j, std::initializer_list<const char*> keys) {
     for (const char* key : keys) {
       auto it = j.find(key);
@@ -340,23 +333,23 @@ class FeaturesEngine final : public Engine {
   // Data plane: a malformed trade is counted and skipped, never thrown.
   void on_trade(const Message& m) {
     const std::string_view symbol = symbol_of(m, kTradePrefix);
-    auto j = nlohmann::json::parse(m.payload, nullptr, false);
-    const nlohmann::json* price = j.is_object() ? number_field(j, {"price"}) : nullptr;
-    const nlohmann::json* size = j.is_object() ? number_field(j, {"size", "quantity", "volume"}) : nullptr;
+    TradeFields trade;
+    const bool read = read_trade_fields(m.payload, trade);
     const std::int64_t origin = m.origin_ns != 0 ? m.origin_ns : m.timestamp_ns;
     std::vector<Update> out;
     {
       std::lock_guard lock(mu_);
-      const double p = price ? price->get<double>() : 0.0;
-      const double q = size ? size->get<double>() : 0.0;
-      if (symbol.empty() || !price || !size || !std::isfinite(p) || !std::isfinite(q) || p <= 0.0 || q <= 0.0) {
+      const double p = trade.price.value_or(0.0);
+      const double q = trade.size.value_or(0.0);
+      if (symbol.empty() || !read || !trade.price || !trade.size || !std::isfinite(p) || !std::isfinite(q) || p <= 0.0 ||
+          q <= 0.0) {
         ++malformed_;
         return;
       }
       SymbolState* state = state_of(symbol);
       if (!state) return;
       ++trades_;
-      const std::int64_t ts = timestamp_of(j, m);
+      const std::int64_t ts = trade.ts_ns.value_or(m.timestamp_ns);
       for (std::size_t i = 0; i < state->intervals.size(); ++i) {
         IntervalState& is = state->intervals[i];
         Bar closed;

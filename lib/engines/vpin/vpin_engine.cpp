@@ -1,14 +1,13 @@
 #include "engines/vpin/vpin_engine.h"
 
-#include <array>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
-#include "core/json_fields.h"
 #include "core/message.h"
+#include "engines/trade_fields.h"
 #include "engines/vpin/vpin_calculator.h"
 
 namespace nautilus {
@@ -23,8 +22,7 @@ constexpr std::string_view kTradePrefix = "marketdata.real_time.trade.";
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 // What VPIN takes from a trade: the symbol (the payload's, else the topic's),
-// price, size (`size`, else `quantity`, else `volume`: the first present) and
-// market time (`ts_ns`, else `timestamp_ns`, else the message's stamp).
+// price, size and market time (else the message's stamp).
 struct TradeInput {
   std::string symbol;
   double price = 0.0;
@@ -32,51 +30,14 @@ struct TradeInput {
   std::int64_t ts_ns = 0;
 };
 
-constexpr std::array<std::string_view, 7> kTradeKeys = {"symbol", "price", "size", "quantity", "volume", "ts_ns", "timestamp_ns"};
-
-// The fast path reads the fields without a parse tree; a payload it leaves to
-// nlohmann (an escaped key or symbol, deep nesting) takes the slow path below,
-// with the same rules.
-bool read_trade_slow(const Message& m, TradeInput& t) {
-  auto j = nlohmann::json::parse(m.payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return false;
-  if (auto s = j.find("symbol"); s != j.end() && s->is_string() && !s->get<std::string>().empty()) {
-    t.symbol = s->get<std::string>();
-  }
-  auto price = j.find("price");
-  auto size = j.find("size");
-  if (size == j.end()) size = j.find("quantity");
-  if (size == j.end()) size = j.find("volume");
-  if (t.symbol.empty() || price == j.end() || !price->is_number() || size == j.end() || !size->is_number()) return false;
-  t.price = price->get<double>();
-  t.size = size->get<double>();
-  if (auto ts = j.find("ts_ns"); ts != j.end() && ts->is_number_integer()) t.ts_ns = ts->get<std::int64_t>();
-  else if (auto ts2 = j.find("timestamp_ns"); ts2 != j.end() && ts2->is_number_integer()) t.ts_ns = ts2->get<std::int64_t>();
-  return true;
-}
-
-bool read_trade(const Message& m, TradeInput& t) {
-  if (m.topic.size() > kTradePrefix.size() && m.topic.starts_with(kTradePrefix)) {
-    t.symbol.assign(m.topic, kTradePrefix.size());
-  }
-  t.ts_ns = m.timestamp_ns;
-  std::array<JsonField, kTradeKeys.size()> f;
-  const JsonFieldsResult r = read_json_fields(m.payload, kTradeKeys, f);
-  const JsonField& symbol = f[0];
-  if (r == JsonFieldsResult::kUnsupported || (symbol.kind == JsonField::Kind::kString && symbol.escaped)) {
-    return read_trade_slow(m, t);
-  }
-  if (r != JsonFieldsResult::kOk) return false;
-  if (symbol.kind == JsonField::Kind::kString && !symbol.text.empty()) t.symbol.assign(symbol.text);
-  const JsonField& price = f[1];
-  const JsonField* size = &f[2];
-  if (size->kind == JsonField::Kind::kMissing) size = &f[3];
-  if (size->kind == JsonField::Kind::kMissing) size = &f[4];
-  if (t.symbol.empty() || price.kind != JsonField::Kind::kNumber || size->kind != JsonField::Kind::kNumber) return false;
-  t.price = price.number;
-  t.size = size->number;
-  if (f[5].kind == JsonField::Kind::kNumber && f[5].integer) t.ts_ns = f[5].as_int64;
-  else if (f[6].kind == JsonField::Kind::kNumber && f[6].integer) t.ts_ns = f[6].as_int64;
+bool read_trade(const Message& m, TradeFields& fields, TradeInput& t) {
+  if (!read_trade_fields(m.payload, fields)) return false;
+  if (!fields.symbol.empty()) t.symbol.assign(fields.symbol);
+  else if (m.topic.size() > kTradePrefix.size() && m.topic.starts_with(kTradePrefix)) t.symbol.assign(m.topic, kTradePrefix.size());
+  if (t.symbol.empty() || !fields.price || !fields.size) return false;
+  t.price = *fields.price;
+  t.size = *fields.size;
+  t.ts_ns = fields.ts_ns.value_or(m.timestamp_ns);
   return true;
 }
 
@@ -165,8 +126,9 @@ class VpinEngine final : public Engine {
  private:
   // Data plane: a malformed trade is counted and skipped, never thrown.
   void on_trade(const Message& m) {
+    TradeFields fields;
     TradeInput t;
-    const bool ok = read_trade(m, t);
+    const bool ok = read_trade(m, fields, t);
     std::vector<std::pair<std::string, VpinBucket>> out;
     {
       std::lock_guard lock(mu_);
