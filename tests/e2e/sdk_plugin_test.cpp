@@ -54,6 +54,18 @@ const std::string& example_plugin() {
     Result build = run("env CCACHE_BASEDIR=" + stage + " cmake --build " + stage + "/build", stage);
     INFO(build.out << build.err);
     REQUIRE(build.rc == 0);
+    // The same plugin with the compiler and pkg-config alone (nautilus.pc);
+    // compiled and linked apart, as ccache caches only the compile.
+    std::string cxx = launcher.empty() ? "c++" : "ccache c++";
+    Result pc = run("sh -c 'cd " + stage + " && export CCACHE_BASEDIR=" + stage + " PKG_CONFIG_PATH=" + stage +
+                        "/prefix/lib/pkgconfig && " + cxx + " -c -fPIC -fvisibility=hidden" +
+                        " $(pkg-config --cflags nautilus) " + kSource +
+                        "/examples/custom-engine/breakout_engine.cpp -o pc_engine.o" +
+                        " && c++ -shared pc_engine.o -o libpc_engine.so'",
+                    stage);
+    INFO(pc.out << pc.err);
+    REQUIRE(pc.rc == 0);
+    REQUIRE(std::filesystem::exists(stage + "/libpc_engine.so"));
     return stage + "/build/libcustom_engine.so";
   }();
   return plugin;
