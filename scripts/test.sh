@@ -37,19 +37,18 @@ echo "== tests: TSan (bus, hub, supervisor)"
 echo "== fuzz: envelope decoders (build/fuzz, clang + libFuzzer)"
 CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNAUTILUS_FUZZ=ON -DNAUTILUS_SANITIZE=address,undefined -DNAUTILUS_TESTS=OFF -DNAUTILUS_APPS=OFF >/dev/null
-cmake --build build/fuzz -j "$jobs" --target fuzz_envelope
-mkdir -p build/fuzz/corpus
-cp -n fuzz/corpus/* build/fuzz/corpus/ 2>/dev/null || true
-build/fuzz/fuzz/fuzz_envelope -max_total_time="${NAUTILUS_FUZZ_SECONDS:-20}" -max_len=4096 \
-  -print_final_stats=0 build/fuzz/corpus > build/fuzz/fuzz.log 2>&1 || { tail -n 40 build/fuzz/fuzz.log; exit 1; }
-grep -a '^Done' build/fuzz/fuzz.log
+# One libFuzzer target over its seed corpus (copied, so findings stay in build/).
+run_fuzzer() {  # TARGET CORPUS_DIR
+  cmake --build build/fuzz -j "$jobs" --target "$1"
+  mkdir -p "build/fuzz/$2"
+  cp -n "fuzz/$2"/* "build/fuzz/$2/" 2>/dev/null || true
+  "build/fuzz/fuzz/$1" -max_total_time="${NAUTILUS_FUZZ_SECONDS:-20}" -max_len=4096 \
+    -print_final_stats=0 "build/fuzz/$2" > "build/fuzz/$1.log" 2>&1 || { tail -n 40 "build/fuzz/$1.log"; exit 1; }
+  grep -a '^Done' "build/fuzz/$1.log"
+}
+run_fuzzer fuzz_envelope corpus
 echo "== fuzz: control API request parser, router and token checks"
-cmake --build build/fuzz -j "$jobs" --target fuzz_control
-mkdir -p build/fuzz/corpus_control
-cp -n fuzz/corpus_control/* build/fuzz/corpus_control/ 2>/dev/null || true
-build/fuzz/fuzz/fuzz_control -max_total_time="${NAUTILUS_FUZZ_SECONDS:-20}" -max_len=4096 \
-  -print_final_stats=0 build/fuzz/corpus_control > build/fuzz/fuzz_control.log 2>&1 || { tail -n 40 build/fuzz/fuzz_control.log; exit 1; }
-grep -a '^Done' build/fuzz/fuzz_control.log
+run_fuzzer fuzz_control corpus_control
 
 # One closing line over both CTest runs (CTest already exited non-zero on any failure).
 total() { sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$1"; }
