@@ -120,6 +120,9 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
     // Daily by default, which shows nothing for a day: the embedded default
     // steps the factor model every minute on the synthetic universe.
     if (spec.kind == "factor") spec.config = {{"interval", "1m"}};
+    // Likewise analytics samples equity every minute by default; every 5 s
+    // gives `nautilus analytics report` returns within seconds of a start.
+    if (spec.kind == "analytics") spec.config = {{"sample_interval", "5s"}};
     out.push_back(std::move(spec));
   }
   return out;
