@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The run command (README): installs what is missing, builds Release and shows
 # the system working: the in-process bus benchmarks, then the daemon trading on
-# paper on the synthetic feed (signals, fills, P&L), an operator halt that
+# paper on the synthetic feed (signals, fills, P&L, performance, margin,
+# factors), an operator halt that
 # stops the strategy, and a flash crash that VPIN detects and risk halts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,13 @@ echo
 nautilus portfolio positions
 echo
 nautilus portfolio pnl
+
+section "performance (analytics), margin (collateral) and the factor model"
+nautilus analytics report | head -4
+echo
+nautilus collateral show
+echo
+nautilus bus subscribe engine 'factor.returns' --count 1 --timeout 30 || true
 
 section "an operator halt stops the strategy"
 nautilus risk halt --reason "run.sh demo"

@@ -118,8 +118,9 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
     // embedded default trades the streamed symbols on paper (nautilusd(8)).
     if (spec.kind == "strategy") spec.config = default_strategy_config();
     // Daily by default, which shows nothing for a day: the embedded default
-    // steps the factor model every minute on the synthetic universe.
-    if (spec.kind == "factor") spec.config = {{"interval", "1m"}};
+    // steps the factor model every 10 s on the synthetic universe (the first
+    // step only takes prices, so factor returns come after 10 s).
+    if (spec.kind == "factor") spec.config = {{"interval", "10s"}};
     // Likewise analytics samples equity every minute by default; every 5 s
     // gives `nautilus analytics report` returns within seconds of a start.
     if (spec.kind == "analytics") spec.config = {{"sample_interval", "5s"}};
