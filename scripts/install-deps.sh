@@ -13,7 +13,11 @@ packages=(
   man-db groff-base bash-completion zsh fish jq linux-perf systemd
   prometheus
   libsqlite3-dev sqlite3 libpq-dev postgresql-15
+  chromium
 )
+# The dashboard's build (web/, scripts/build-web.sh): the machine's Node.js and
+# npm when present, else Debian's.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

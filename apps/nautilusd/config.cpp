@@ -200,8 +200,12 @@ DaemonConfig load_config(const std::string& path, EngineRegistry& registry) {
     check_bus_url(c, c.node(*b, "engine"), "bus.engine", cfg.engine_bus);
   }
   if (auto k = section("control")) {
-    c.unknown_keys(*k, "control", {"max_connections", "max_body_bytes"});
+    c.unknown_keys(*k, "control", {"max_connections", "max_body_bytes", "web_root"});
     c.get(*k, "control", "max_connections", cfg.max_connections);
+    c.get(*k, "control", "web_root", cfg.web_root);
+    if (!cfg.web_root.empty() && (cfg.web_root.front() != '/' || !std::filesystem::is_regular_file(cfg.web_root + "/index.html"))) {
+      c.error(c.node(*k, "web_root"), "control.web_root", "must be an absolute directory holding index.html (the built dashboard)");
+    }
     c.get(*k, "control", "max_body_bytes", cfg.max_body_bytes);
     if (cfg.max_connections == 0) c.error(c.node(*k, "max_connections"), "control.max_connections", "must be at least 1");
   }

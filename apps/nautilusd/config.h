@@ -27,6 +27,8 @@ struct DaemonConfig {
   std::string engine_bus = "inproc://";
   std::size_t max_connections = 64;
   std::size_t max_body_bytes = 1 << 20;
+  // [control] web_root: the dashboard's assets ("" = found beside the binary).
+  std::string web_root;
   // [security]: no-lockout bounds, roles, rate limits, TLS (nautilusd.conf(5)).
   control::SecurityOptions security;
   SupervisorPolicy supervisor;

@@ -20,6 +20,7 @@
 #include "control/control_server.h"
 #include "control/daemon_api.h"
 #include "control/state_dir.h"
+#include "control/static_files.h"
 #include "core/clock.h"
 #include "store/recorder.h"
 #include "store_history.h"
@@ -347,6 +348,11 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
     api.auth = authenticator.get();
     if (recorder) api.recorder_stats = [&recorder] { return store::to_json(recorder->stats()); };
     control::install_api_routes(server, api);
+    // The dashboard (GET /, /assets/...): public pages over the same listener.
+    const std::string web_root = control::find_web_root(cfg.web_root);
+    control::install_static_routes(server, web_root);
+    if (web_root.empty()) log->warn("dashboard not found (scripts/build-web.sh, or [control] web_root): GET / answers 404");
+    else log->info("dashboard served from {}", web_root);
     server.start();
 
     for (const auto& u : urls) {
