@@ -46,6 +46,13 @@ std::string_view as_view(const redisReply* r) {
   return {r->str, r->len};
 }
 
+bool is_transient(const redisReply* r) {
+  for (std::string_view p : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN"}) {
+    if (is_error(r, p)) return true;
+  }
+  return false;
+}
+
 void log_limited(std::string_view kind, const std::string& text) {
   static std::mutex mu;
   static std::map<std::string, std::int64_t, std::less<>> last;

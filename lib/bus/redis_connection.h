@@ -34,6 +34,9 @@ using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
 bool is_error(const redisReply* r, std::string_view prefix = {});
 std::string_view as_view(const redisReply* r);
+// Errors that say "not now" rather than "never" (LOADING, BUSY, TRYAGAIN,
+// MASTERDOWN, CLUSTERDOWN): the command is retried.
+bool is_transient(const redisReply* r);
 
 class Connection {
  public:

@@ -1,0 +1,286 @@
+#include "bus/redis_publisher.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+
+#include "bus/redis_layout.h"
+#include "bus/redis_subscriber.h"
+#include "core/codec.h"
+#include "core/topic_pattern.h"
+
+namespace nautilus::redis {
+
+BusCore::BusCore(RedisConfig config, BusOptions options)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : live_clock()),
+      ids_(clock_, options_.node_id),
+      writer_conn_(config_, "nautilus:" + options_.name + ":writer") {
+  maxlen_text_ = std::to_string(config_.maxlen);
+  registry_key_ = registry_key(config_, options_.name);
+}
+
+void BusCore::start() {
+  writer_ = std::thread([self = shared_from_this()] { self->writer_loop(); });
+}
+
+Status BusCore::publish(std::shared_ptr<Message>& msg) {
+  if (closed_.load(std::memory_order_acquire)) {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    return Status(StatusCode::kClosed, "bus '" + options_.name + "' is closed");
+  }
+  if (auto s = validate_topic(msg->topic); !s) {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+  if (writer_conn_.state() == ConnState::kError) {
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    return Status(StatusCode::kUnavailable, unavailable_text("in ERROR state"));
+  }
+  if (msg->timestamp_ns == 0 || msg->id.empty()) {
+    std::int64_t now = clock_.now_ns();
+    if (msg->timestamp_ns == 0) msg->timestamp_ns = now;
+    if (msg->id.empty()) msg->id = ids_.next_at(now);
+  }
+  EncodedEntry p;
+  encode_xadd(*msg, config_, options_.name, maxlen_text_, p);
+  bool high = is_protected(msg->priority);
+  {
+    std::unique_lock lock(mu_);
+    while (queued_ >= config_.buffer_limit) {
+      if (closed_.load(std::memory_order_acquire)) {
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+        return Status(StatusCode::kClosed, "bus '" + options_.name + "' is closed");
+      }
+      if (writer_conn_.state() != ConnState::kConnected) {
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+        return Status(StatusCode::kUnavailable,
+                      unavailable_text("outage buffer full (" + std::to_string(queued_) + " messages)"));
+      }
+      // Connected but behind: the publisher waits (back-pressure), as
+      // nothing is lost by waiting.
+      room_cv_.wait_for(lock, std::chrono::milliseconds(5));
+    }
+    (high ? high_q_ : normal_q_).push_back(std::move(p));
+    ++queued_;
+    ++enqueued_;
+    if (writer_waiting_) work_cv_.notify_one();
+  }
+  published_.fetch_add(1, std::memory_order_relaxed);
+  return Status::ok();
+}
+
+void BusCore::add_sub(const std::shared_ptr<RedisSub>& s) {
+  std::lock_guard lock(subs_mu_);
+  subs_.push_back(s);
+}
+
+void BusCore::remove_sub(const std::shared_ptr<RedisSub>& s) {
+  std::lock_guard lock(subs_mu_);
+  auto it = std::find(subs_.begin(), subs_.end(), s);
+  if (it == subs_.end()) return;
+  subs_.erase(it);
+  retired_.add(s->stats());
+}
+
+bool BusCore::drain(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::unique_lock lock(mu_);
+    std::uint64_t target = enqueued_;
+    while (confirmed_ < target) {
+      if (drain_cv_.wait_until(lock, deadline) == std::cv_status::timeout && confirmed_ < target) return false;
+    }
+  }
+  // Everything is in Redis now; each local subscriber is drained once it has
+  // come back empty-handed from two reads that began after that point.
+  std::vector<std::pair<std::shared_ptr<RedisSub>, std::uint64_t>> subs;
+  {
+    std::lock_guard lock(subs_mu_);
+    for (auto& s : subs_) {
+      if (s->threaded()) subs.emplace_back(s, s->empty_reads());
+    }
+  }
+  for (auto& [s, seen] : subs) {
+    while (s->empty_reads() < seen + 2 || s->busy()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  return true;
+}
+
+void BusCore::shutdown() {
+  close();
+  std::vector<std::shared_ptr<RedisSub>> subs;
+  {
+    std::lock_guard lock(subs_mu_);
+    subs = subs_;
+  }
+  for (auto& s : subs) {
+    s->cancel();
+    remove_sub(s);
+  }
+  {
+    std::lock_guard lock(mu_);
+    writer_stop_.store(true, std::memory_order_release);
+    work_cv_.notify_all();
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+BusStats BusCore::stats() const {
+  BusStats out;
+  out.name = options_.name;
+  out.backend = "redis";
+  ConnState worst = writer_conn_.state();
+  out.published = published_.load(std::memory_order_relaxed);
+  out.rejected = rejected_.load(std::memory_order_relaxed) + write_errors_.load(std::memory_order_relaxed);
+  out.decode_errors = decode_errors_shared_.load(std::memory_order_relaxed);
+  std::lock_guard lock(subs_mu_);
+  DeliveryTotals totals = retired_;
+  for (const auto& s : subs_) {
+    if (severity(s->state()) > severity(worst)) worst = s->state();
+    SubscriberStats ss = s->stats();
+    totals.add(ss);
+    out.subscribers.push_back(std::move(ss));
+  }
+  totals.copy_to(out);
+  out.state = std::string(to_string(worst));
+  return out;
+}
+
+std::string BusCore::unavailable_text(const std::string& why) const {
+  return "redis bus '" + options_.name + "' at " + config_.host + ":" + std::to_string(config_.port) +
+         " unavailable: " + why + [&] {
+           std::string e = writer_conn_.last_error();
+           return e.empty() ? e : "; last error: " + e;
+         }();
+}
+
+void BusCore::writer_loop() {
+  pthread_setname_np(pthread_self(), "redis-writer");
+  std::vector<EncodedEntry> inflight;
+  std::vector<bool> sadd;  // per inflight entry: an SADD precedes its XADD
+  for (;;) {
+    bool stopping = writer_stop_.load(std::memory_order_acquire);
+    if (!writer_conn_.connected()) {
+      if (stopping) break;
+      if (writer_conn_.reconnect(writer_stop_)) known_keys_.clear();
+      continue;
+    }
+    {
+      std::unique_lock lock(mu_);
+      writer_waiting_ = true;
+      auto ready = [&] {
+        if (!high_q_.empty() || writer_stop_.load(std::memory_order_acquire)) return true;
+        if (normal_q_.empty()) return false;
+        return config_.buffer_interval_ms == 0 || normal_q_.size() >= config_.max_batch;
+      };
+      if (!ready()) {
+        if (normal_q_.empty()) {
+          // Idle: a PING a second keeps the state honest without traffic.
+          if (!work_cv_.wait_for(lock, std::chrono::seconds(1), ready)) {
+            writer_waiting_ = false;
+            lock.unlock();
+            if (!writer_conn_.command({"PING"})) continue;
+            continue;
+          }
+        } else {
+          work_cv_.wait_for(lock, std::chrono::milliseconds(config_.buffer_interval_ms), ready);
+        }
+      }
+      writer_waiting_ = false;
+      stopping = writer_stop_.load(std::memory_order_acquire);
+      if (high_q_.empty() && normal_q_.empty()) {
+        if (stopping) break;
+        continue;
+      }
+      inflight.clear();
+      while (inflight.size() < config_.max_batch && !high_q_.empty()) {
+        inflight.push_back(std::move(high_q_.front()));
+        high_q_.pop_front();
+      }
+      while (inflight.size() < config_.max_batch && !normal_q_.empty()) {
+        inflight.push_back(std::move(normal_q_.front()));
+        normal_q_.pop_front();
+      }
+    }
+    sadd.assign(inflight.size(), false);
+    for (std::size_t i = 0; i < inflight.size(); ++i) {
+      std::string_view key = inflight[i].key();
+      if (known_keys_.find(key) == known_keys_.end()) {
+        known_keys_.emplace(key);
+        writer_conn_.append({"SADD", registry_key_, key});
+        sadd[i] = true;
+      }
+      writer_conn_.append_formatted(inflight[i].cmd);
+    }
+    std::size_t done = 0;
+    bool broken = false;
+    std::size_t retry_from = inflight.size();  // first entry refused for a passing reason
+    for (; done < inflight.size(); ++done) {
+      if (sadd[done]) {
+        ReplyPtr a = writer_conn_.get_reply();
+        if (!a) {
+          broken = true;
+          break;
+        }
+        if (a->type == REDIS_REPLY_ERROR) known_keys_.erase(std::string(inflight[done].key()));
+      }
+      ReplyPtr r = writer_conn_.get_reply();
+      if (!r) {
+        broken = true;
+        break;
+      }
+      if (retry_from < inflight.size()) continue;  // resent anyway; duplicates are dropped by id
+      if (is_transient(r.get())) {
+        retry_from = done;
+        log_limited("xadd-retry", "XADD deferred: " + std::string(as_view(r.get())));
+        continue;
+      }
+      if (r->type == REDIS_REPLY_ERROR) {
+        // The server refused this entry (OOM, wrong type): retrying will not help.
+        write_errors_.fetch_add(1, std::memory_order_relaxed);
+        log_limited("xadd", "XADD to " + std::string(inflight[done].key()) + " refused: " +
+                                       std::string(as_view(r.get())));
+      }
+    }
+    if (!broken && retry_from < inflight.size()) {
+      // The server is up but not ready (loading its AOF, busy script): the
+      // refused entries go back to the front and are tried again shortly.
+      broken = true;
+      done = retry_from;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::lock_guard lock(mu_);
+    if (broken) {
+      // Unconfirmed entries go back to the front, in order; the XADDs may have
+      // landed (then subscribers drop the duplicate by message id).
+      if (!writer_conn_.connected()) known_keys_.clear();
+      for (std::size_t i = inflight.size(); i-- > done;) {
+        bool high = is_high_key(inflight[i].key());
+        (high ? high_q_ : normal_q_).push_front(std::move(inflight[i]));
+      }
+      if (!writer_conn_.connected()) log_limited("writer:" + options_.name, "bus '" + options_.name + "': connection lost (" +
+                                                        writer_conn_.last_error() + "); " +
+                                                        std::to_string(queued_ - done) + " messages buffered");
+    }
+    queued_ -= done;
+    confirmed_ += done;
+    drain_cv_.notify_all();
+    room_cv_.notify_all();
+  }
+  std::lock_guard lock(mu_);
+  if (queued_ > 0) {
+    log_limited("writer-drop:" + options_.name,
+                       "bus '" + options_.name + "' closed with " + std::to_string(queued_) +
+                           " messages still buffered (Redis unreachable)");
+  }
+  confirmed_ = enqueued_;
+  drain_cv_.notify_all();
+  writer_conn_.close();
+}
+
+}  // namespace nautilus::redis

@@ -1,0 +1,523 @@
+#include "bus/redis_subscriber.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+
+#include "bus/redis_dead_letter.h"
+#include "bus/redis_entry.h"
+#include "bus/redis_layout.h"
+#include "bus/redis_publisher.h"
+#include "core/topic_pattern.h"
+
+namespace nautilus::redis {
+
+namespace {
+
+std::string make_consumer_name(std::uint64_t serial) {
+  char host[64] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "host");
+  std::random_device rd;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s-%d-%llu-%04x", host, static_cast<int>(getpid()),
+                static_cast<unsigned long long>(serial), rd() & 0xffffu);
+  return buf;
+}
+
+std::atomic<std::uint64_t> g_serial{0};
+
+}  // namespace
+
+constexpr std::size_t kUrgentCheckEvery = 256;
+
+RedisSub::RedisSub(std::shared_ptr<BusCore> core, std::string pattern, Handler handler, SubscribeOptions options)
+    : core_(std::move(core)),
+      config_(core_->config()),
+      pattern_(std::move(pattern)),
+      literal_(is_literal_pattern(pattern_)),
+      handler_(std::move(handler)),
+      options_(std::move(options)),
+      consumer_(make_consumer_name(g_serial.fetch_add(1))),
+      family_(pattern_family(pattern_)),
+      conn_(config_, "nautilus:" + core_->name() + ":sub:" + consumer_) {
+  if (options_.name.empty()) options_.name = pattern_;
+  group_ = !options_.group.empty() ? options_.group : !config_.group.empty() ? config_.group : options_.name;
+}
+
+RedisSub::~RedisSub() { cancel(); }
+
+void RedisSub::add_stream(const std::string& key) {
+  if (stream_index_.count(key)) return;
+  stream_index_.emplace(key, streams_.size());
+  streams_.push_back(StreamState{key, is_high_key(key), {}});
+  groups_ready_ = false;
+}
+
+bool RedisSub::create_group(const std::string& key) {
+  ReplyPtr r = conn_.command({"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM"});
+  if (!r) return false;
+  if (is_error(r.get(), "LOADING")) {
+    // Restarted server still reading its AOF: try again shortly.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return false;
+  }
+  if (r->type == REDIS_REPLY_ERROR && !is_error(r.get(), "BUSYGROUP")) {
+    log_limited("xgroup", "XGROUP CREATE " + key + " " + group_ + ": " + std::string(as_view(r.get())));
+  }
+  return true;
+}
+
+bool RedisSub::setup() {
+  if (start_id_.empty()) {
+    // Server time, so entries written after subscribe() returns are always
+    // newer than the group's start, whatever the local clock says.
+    ReplyPtr t = conn_.command({"TIME"});
+    if (!t) return false;
+    std::int64_t ms = wall_now_ns() / 1'000'000;
+    if (t->type == REDIS_REPLY_ARRAY && t->elements == 2) {
+      std::int64_t sec = 0, usec = 0;
+      if (parse_i64(as_view(t->element[0]), sec) && parse_i64(as_view(t->element[1]), usec)) {
+        ms = sec * 1000 + usec / 1000;
+      }
+    }
+    // The group's last-delivered id sits just before this millisecond: an
+    // entry XADDed within the same millisecond as TIME gets id <ms>-0, which a
+    // start of "<ms>-0" would skip (a group delivers ids strictly greater).
+    // The price: an entry of that same millisecond from just before
+    // subscribe() may be delivered too.
+    start_id_ = std::to_string(ms - 1) + "-18446744073709551615";
+  }
+  if (family_) {
+    if (literal_) {
+      int shard = shard_of(pattern_, config_.shards);
+      add_stream(stream_key(config_, core_->name(), *family_, shard, true));
+      add_stream(stream_key(config_, core_->name(), *family_, shard, false));
+    } else {
+      for (int high = 1; high >= 0; --high) {
+        for (int s = 0; s < config_.shards; ++s) add_stream(stream_key(config_, core_->name(), *family_, s, high));
+      }
+    }
+  } else if (!discover()) {
+    return false;
+  }
+  for (auto& s : streams_) {
+    if (!create_group(s.key)) return false;
+  }
+  groups_ready_ = true;
+  return true;
+}
+
+bool RedisSub::discover() {
+  next_discover_ns_ = monotonic_now_ns() + std::int64_t{config_.discover_ms} * 1'000'000;
+  ReplyPtr r = conn_.command({"SMEMBERS", registry_key(config_, core_->name())});
+  if (!r) return false;
+  if (r->type != REDIS_REPLY_ARRAY) return true;
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < r->elements; ++i) keys.emplace_back(as_view(r->element[i]));
+  // High lanes first: the read lists streams in this order.
+  std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+    bool ha = is_high_key(a), hb = is_high_key(b);
+    return ha != hb ? ha : a < b;
+  });
+  for (auto& k : keys) {
+    if (stream_index_.count(k) || !family_of_key(k)) continue;
+    add_stream(k);
+    if (!create_group(k)) return false;
+  }
+  groups_ready_ = true;
+  return true;
+}
+
+void RedisSub::start() {
+  if (conn_.reconnect(stop_)) setup();
+  thread_ = std::thread([self = shared_from_this()] { self->run(); });
+}
+
+void RedisSub::cancel() {
+  if (stop_.exchange(true, std::memory_order_acq_rel)) {
+    return;
+  }
+  local_cv_.notify_all();
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();  // cancelled from inside its own handler
+      return;
+    }
+    thread_.join();
+  }
+  // The thread is gone: the connection is ours. Leave no empty consumer behind;
+  // one with pending entries stays so that others can reclaim them.
+  if (!conn_.connected()) return;
+  take_polled_acks();
+  append_acks();
+  consume_ack_replies(pending_acks_);
+  bool any_pending = false;
+  for (auto& s : streams_) {
+    ReplyPtr r = conn_.command({"XPENDING", s.key, group_, "-", "+", "1", consumer_});
+    if (!r) return;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) any_pending = true;
+  }
+  if (!any_pending) {
+    for (auto& s : streams_) conn_.append({"XGROUP", "DELCONSUMER", s.key, group_, consumer_});
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      if (!conn_.get_reply()) return;
+    }
+  }
+  conn_.close();
+}
+
+bool RedisSub::matches(const std::string& topic) {
+  if (literal_) return topic == pattern_;
+  auto it = match_cache_.find(topic);
+  if (it != match_cache_.end()) return it->second;
+  if (match_cache_.size() >= 4096) match_cache_.clear();
+  bool m = glob_match(pattern_, topic);
+  match_cache_.emplace(topic, m);
+  return m;
+}
+
+std::size_t RedisSub::local_size() const {
+  std::size_t n = 0;
+  for (const auto& q : local_) n += q.size();
+  return n;
+}
+
+void RedisSub::take_polled_acks() {
+  if (threaded()) return;
+  std::vector<AckItem> items;
+  {
+    std::lock_guard lock(local_mu_);
+    items.swap(polled_acks_);
+  }
+  for (auto& a : items) {
+    recent_.insert(a.id);
+    streams_[a.stream].acks.push_back(std::move(a.entry_id));
+  }
+}
+
+void RedisSub::append_acks() {
+  for (auto& s : streams_) {
+    if (s.acks.empty()) continue;
+    std::vector<std::string_view> args;
+    args.reserve(3 + s.acks.size());
+    args.push_back("XACK");
+    args.push_back(s.key);
+    args.push_back(group_);
+    for (auto& id : s.acks) args.push_back(id);
+    conn_.append(args);
+    ++pending_acks_;
+    s.acks.clear();
+  }
+}
+
+bool RedisSub::consume_ack_replies(std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!conn_.get_reply()) {
+      pending_acks_ = 0;
+      return false;
+    }
+  }
+  pending_acks_ -= n;
+  return true;
+}
+
+bool RedisSub::dead_letter(std::size_t stream, std::string_view entry_id, const redisReply* fields,
+                           std::string_view reason, long long deliveries) {
+  if (!consume_ack_replies(pending_acks_)) return false;
+  ReplyPtr r = write_dead_letter(conn_, config_, core_->name(),
+                                 {streams_[stream].key, entry_id, group_, consumer_, reason, deliveries, fields});
+  if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR) {
+    log_limited("dead-letter", "XADD " + dead_letter_key(config_, core_->name()) + ": " + std::string(as_view(r.get())));
+    return true;  // stays pending; retried at the next claim round
+  }
+  streams_[stream].acks.emplace_back(entry_id);
+  return true;
+}
+
+void RedisSub::deliver_now(std::size_t stream, std::string_view entry_id, MessagePtr msg, long long deliveries) {
+  (void)deliveries;
+  latency_.record(*msg, core_->clock().now_ns());
+  in_handler_.store(true, std::memory_order_release);
+  bool ok = true;
+  try {
+    handler_(msg);
+  } catch (...) {
+    ok = false;
+  }
+  in_handler_.store(false, std::memory_order_release);
+  delivered_.fetch_add(1, std::memory_order_relaxed);
+  if (!ok) {
+    // No ACK: the entry stays pending, is reclaimed after claim_idle_ms and
+    // dead-lettered after max_deliveries.
+    handler_errors_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  recent_.insert(msg->id);
+  streams_[stream].acks.emplace_back(entry_id);
+}
+
+bool RedisSub::process(std::size_t stream, const redisReply* entry, long long deliveries) {
+  if (!entry || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) return true;
+  std::string_view entry_id = as_view(entry->element[0]);
+  const redisReply* fields = entry->element[1];
+  if (deliveries > config_.max_deliveries) {
+    return dead_letter(stream, entry_id, fields,
+                       "delivered " + std::to_string(deliveries - 1) + " times without an ACK", deliveries);
+  }
+  auto msg = std::make_shared<Message>();
+  if (Status s = decode_entry(fields, *msg); !s) {
+    core_->decode_errors_shared().fetch_add(1, std::memory_order_relaxed);
+    log_limited("decode:" + core_->name(), "bus '" + core_->name() + "': entry " + std::string(entry_id) +
+                                                      " of " + streams_[stream].key + " does not decode (" +
+                                                      s.message() + "); moved to the dead-letter stream");
+    return dead_letter(stream, entry_id, fields, "decode: " + s.message(), deliveries);
+  }
+  if (!matches(msg->topic)) {
+    streams_[stream].acks.emplace_back(entry_id);  // this group has no use for it
+    return true;
+  }
+  if (recent_.contains(msg->id)) {
+    duplicates_.add();
+    streams_[stream].acks.emplace_back(entry_id);
+    return true;
+  }
+  if (deliveries > 1) redelivered_.add();
+  if (threaded()) {
+    deliver_now(stream, entry_id, std::move(msg), deliveries);
+  } else {
+    std::lock_guard lock(local_mu_);
+    std::size_t lane = lane_of(msg->priority);
+    local_[lane].push_back(LocalEntry{std::move(msg), stream, std::string(entry_id)});
+  }
+  return true;
+}
+
+// Non-blocking read of the high lanes, used between normal entries so urgent
+// traffic does not wait for a whole normal batch to be handled.
+bool RedisSub::read_high_now() {
+  std::vector<std::string_view> args = {"XREADGROUP", "GROUP", group_, consumer_, "COUNT"};
+  std::string count = std::to_string(config_.read_count);
+  args.push_back(count);
+  args.push_back("STREAMS");
+  std::size_t n = 0;
+  for (auto& s : streams_) {
+    if (s.high) {
+      args.push_back(s.key);
+      ++n;
+    }
+  }
+  if (n == 0) return true;
+  for (std::size_t i = 0; i < n; ++i) args.push_back(">");
+  append_acks();
+  conn_.append(args);
+  if (!consume_ack_replies(pending_acks_)) return false;
+  ReplyPtr r = conn_.get_reply();
+  if (!r) return false;
+  if (r->type != REDIS_REPLY_ARRAY) return true;
+  for (std::size_t i = 0; i < r->elements; ++i) {
+    const redisReply* sr = r->element[i];
+    if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
+    auto it = stream_index_.find(std::string(as_view(sr->element[0])));
+    if (it == stream_index_.end()) continue;
+    const redisReply* entries = sr->element[1];
+    for (std::size_t j = 0; j < entries->elements; ++j) {
+      if (!process(it->second, entries->element[j], 1)) return false;
+    }
+  }
+  return true;
+}
+
+bool RedisSub::read_and_deliver() {
+  if (streams_.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(config_.block_ms, 20)));
+    empty_reads_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+  std::size_t count = config_.read_count;
+  if (!threaded()) {
+    std::unique_lock lock(local_mu_);
+    std::size_t have = local_size();
+    std::size_t cap = std::max<std::size_t>(options_.queue_capacity, 1);
+    if (have >= cap) {
+      local_cv_.wait_for(lock, std::chrono::milliseconds(config_.block_ms));
+      return true;
+    }
+    count = std::min(count, cap - have);
+  }
+  std::string count_text = std::to_string(count);
+  std::string block_text = std::to_string(config_.block_ms);
+  std::vector<std::string_view> args = {"XREADGROUP", "GROUP", group_, consumer_, "COUNT", count_text,
+                                        "BLOCK", block_text, "STREAMS"};
+  for (auto& s : streams_) args.push_back(s.key);
+  for (std::size_t i = 0; i < streams_.size(); ++i) args.push_back(">");
+  append_acks();
+  conn_.append(args);
+  if (!consume_ack_replies(pending_acks_)) return false;
+  ReplyPtr r = conn_.get_reply();
+  if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR) {
+    if (is_error(r.get(), "NOGROUP")) {
+      groups_ready_ = false;  // the server lost them (restart without AOF): recreate
+    } else {
+      log_limited("xreadgroup", "XREADGROUP: " + std::string(as_view(r.get())));
+      std::this_thread::sleep_for(std::chrono::milliseconds(config_.block_ms));
+    }
+    return true;
+  }
+  if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+    empty_reads_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
+  // High lanes first, whatever order the server answered in.
+  for (int pass = 1; pass >= 0; --pass) {
+    std::size_t since_check = 0;
+    for (std::size_t i = 0; i < r->elements; ++i) {
+      const redisReply* sr = r->element[i];
+      if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
+      auto it = stream_index_.find(std::string(as_view(sr->element[0])));
+      if (it == stream_index_.end() || streams_[it->second].high != (pass == 1)) continue;
+      const redisReply* entries = sr->element[1];
+      for (std::size_t j = 0; j < entries->elements; ++j) {
+        if (stop_.load(std::memory_order_acquire)) return true;  // the rest stays pending
+        if (!process(it->second, entries->element[j], 1)) return false;
+        if (pass == 0 && threaded() && ++since_check >= kUrgentCheckEvery) {
+          since_check = 0;
+          if (!read_high_now()) return false;
+        }
+      }
+    }
+  }
+  if (!threaded()) local_cv_.notify_all();
+  return true;
+}
+
+bool RedisSub::claim() {
+  next_claim_ns_ = monotonic_now_ns() + std::int64_t{std::max(config_.claim_idle_ms / 2, 10)} * 1'000'000;
+  std::string idle = std::to_string(config_.claim_idle_ms);
+  std::string count = std::to_string(std::min<std::size_t>(config_.read_count, 1000));
+  for (std::size_t si = 0; si < streams_.size(); ++si) {
+    std::string cursor = "0-0";
+    for (int round = 0; round < 16; ++round) {
+      append_acks();
+      conn_.append({"XAUTOCLAIM", streams_[si].key, group_, consumer_, idle, cursor, "COUNT", count});
+      if (!consume_ack_replies(pending_acks_)) return false;
+      ReplyPtr r = conn_.get_reply();
+      if (!r) return false;
+      if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) break;
+      cursor = std::string(as_view(r->element[0]));
+      const redisReply* entries = r->element[1];
+      auto entry_ok = [](const redisReply* e) { return e->type == REDIS_REPLY_ARRAY && e->elements == 2; };
+      if (entries->type == REDIS_REPLY_ARRAY && entries->elements > 0 && entry_ok(entries->element[0]) &&
+          entry_ok(entries->element[entries->elements - 1])) {
+        // XAUTOCLAIM does not say how often an entry was delivered; XPENDING does.
+        std::string first(as_view(entries->element[0]->element[0]));
+        std::string last(as_view(entries->element[entries->elements - 1]->element[0]));
+        std::string n = std::to_string(entries->elements);
+        ReplyPtr p = conn_.command({"XPENDING", streams_[si].key, group_, first, last, n, consumer_});
+        if (!p) return false;
+        std::unordered_map<std::string, long long> counts;
+        if (p->type == REDIS_REPLY_ARRAY) {
+          for (std::size_t k = 0; k < p->elements; ++k) {
+            const redisReply* e = p->element[k];
+            if (e->type == REDIS_REPLY_ARRAY && e->elements == 4) {
+              counts[std::string(as_view(e->element[0]))] = e->element[3]->integer;
+            }
+          }
+        }
+        for (std::size_t k = 0; k < entries->elements; ++k) {
+          const redisReply* e = entries->element[k];
+          if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY) continue;
+          auto c = counts.find(std::string(as_view(e->element[0])));
+          if (!process(si, e, c == counts.end() ? 2 : c->second)) return false;
+        }
+      }
+      if (cursor == "0-0") break;
+    }
+  }
+  return true;
+}
+
+void RedisSub::run() {
+  char name[16];
+  std::snprintf(name, sizeof name, "rsub:%.10s", options_.name.c_str());
+  pthread_setname_np(pthread_self(), name);
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (!conn_.connected()) {
+      pending_acks_ = 0;
+      if (!conn_.reconnect(stop_)) continue;
+      groups_ready_ = false;
+    }
+    if (!groups_ready_ && !setup()) continue;
+    take_polled_acks();
+    std::int64_t now = monotonic_now_ns();
+    if (!family_ && now >= next_discover_ns_ && !discover()) continue;
+    if (now >= next_claim_ns_ && !claim()) continue;
+    read_and_deliver();
+  }
+  // Whatever was handled gets its ACK before the thread goes.
+  if (conn_.connected()) {
+    take_polled_acks();
+    append_acks();
+    consume_ack_replies(pending_acks_);
+  }
+}
+
+std::size_t RedisSub::poll(std::size_t max) {
+  std::lock_guard poll_lock(poll_mu_);
+  std::size_t n = 0;
+  while (n < max && !stop_.load(std::memory_order_acquire)) {
+    LocalEntry e;
+    {
+      std::lock_guard lock(local_mu_);
+      bool got = false;
+      for (std::size_t lane = kPriorityCount; lane-- > 0;) {
+        if (!local_[lane].empty()) {
+          e = std::move(local_[lane].front());
+          local_[lane].pop_front();
+          got = true;
+          break;
+        }
+      }
+      if (!got) break;
+    }
+    latency_.record(*e.msg, core_->clock().now_ns());
+    bool ok = true;
+    try {
+      handler_(e.msg);
+    } catch (...) {
+      ok = false;
+    }
+    delivered_.fetch_add(1, std::memory_order_relaxed);
+    ++n;
+    if (!ok) {
+      handler_errors_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    std::lock_guard lock(local_mu_);
+    polled_acks_.push_back(AckItem{e.stream, std::move(e.entry_id), e.msg->id});
+  }
+  local_cv_.notify_all();
+  return n;
+}
+
+SubscriberStats RedisSub::stats() const {
+  SubscriberStats s;
+  s.name = options_.name;
+  s.pattern = pattern_;
+  s.delivered = delivered_.load(std::memory_order_relaxed);
+  s.handler_errors = handler_errors_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(local_mu_);
+    for (std::size_t i = 0; i < kPriorityCount; ++i) {
+      s.depth_by_priority[i] = local_[i].size();
+      s.queue_depth += local_[i].size();
+    }
+  }
+  latency_.fill(s);
+  return s;
+}
+
+}  // namespace nautilus::redis

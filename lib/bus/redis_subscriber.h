@@ -1,0 +1,133 @@
+// One subscription on the Redis bus: a consumer in its consumer group (the
+// engine kind) on every stream its pattern can match, with its own connection
+// and reader thread. It reads the high lanes first (and between batches of
+// normal entries), filters by pattern, drops duplicates by message id, calls
+// the handler (or queues for poll()), XACKs what was handled, reclaims
+// entries other consumers left pending past claim_idle_ms, and dead-letters
+// what does not decode or was delivered max_deliveries times. Private to
+// lib/bus.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "bus/bus.h"
+#include "bus/delivery_latency.h"
+#include "bus/recent_ids.h"
+#include "bus/redis_connection.h"
+
+namespace nautilus::redis {
+
+class BusCore;
+
+// Single-writer counter: the owner thread adds, anyone reads.
+struct Counter {
+  std::atomic<std::uint64_t> v{0};
+  void add(std::uint64_t n = 1) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::uint64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+struct StreamState {
+  std::string key;
+  bool high = false;
+  std::vector<std::string> acks;  // entry ids handled, not yet XACKed
+};
+
+struct LocalEntry {
+  MessagePtr msg;
+  std::size_t stream = 0;
+  std::string entry_id;
+};
+
+struct AckItem {
+  std::size_t stream;
+  std::string entry_id;
+  MessageId id;
+};
+
+class RedisSub : public std::enable_shared_from_this<RedisSub> {
+ public:
+  RedisSub(std::shared_ptr<BusCore> core, std::string pattern, Handler handler, SubscribeOptions options);
+  ~RedisSub();
+
+  void start();  // synchronous group set-up, then the reader thread
+  void cancel();
+  std::size_t poll(std::size_t max);
+  SubscriberStats stats() const;
+  const std::string& pattern() const { return pattern_; }
+  ConnState state() const { return conn_.state(); }
+  std::uint64_t empty_reads() const { return empty_reads_.load(std::memory_order_acquire); }
+  bool threaded() const { return options_.mode == DeliveryMode::kThread; }
+  bool busy() const { return in_handler_.load(std::memory_order_acquire); }
+
+ private:
+  void run();
+  bool setup();
+  bool create_group(const std::string& key);
+  void add_stream(const std::string& key);
+  bool discover();
+  bool claim();
+  bool read_and_deliver();
+  bool read_high_now();
+  void append_acks();
+  bool consume_ack_replies(std::size_t n);
+  // Returns false when the connection broke.
+  bool process(std::size_t stream, const redisReply* entry, long long deliveries);
+  bool dead_letter(std::size_t stream, std::string_view entry_id, const redisReply* fields,
+                   std::string_view reason, long long deliveries);
+  void deliver_now(std::size_t stream, std::string_view entry_id, MessagePtr msg, long long deliveries);
+  bool matches(const std::string& topic);
+  std::size_t local_size() const;
+  void take_polled_acks();
+
+  std::shared_ptr<BusCore> core_;
+  const RedisConfig& config_;
+  const std::string pattern_;
+  const bool literal_;
+  Handler handler_;
+  SubscribeOptions options_;
+  std::string group_;
+  std::string consumer_;
+  std::string start_id_;
+  std::optional<std::string> family_;
+  Connection conn_;
+  std::vector<StreamState> streams_;
+  std::unordered_map<std::string, std::size_t> stream_index_;
+  std::unordered_map<std::string, bool> match_cache_;
+  redis::RecentIds recent_{1 << 16};
+  bool groups_ready_ = false;
+  std::int64_t next_discover_ns_ = 0;
+  std::int64_t next_claim_ns_ = 0;
+  std::size_t pending_acks_ = 0;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> in_handler_{false};
+  std::atomic<std::uint64_t> empty_reads_{0};
+  std::thread thread_;
+
+  // kPolled: the reader fills local lanes, poll() empties them and hands back ACKs.
+  mutable std::mutex local_mu_;
+  std::condition_variable local_cv_;
+  std::array<std::deque<LocalEntry>, kPriorityCount> local_;
+  std::vector<AckItem> polled_acks_;
+  std::vector<MessageId> polled_failed_;
+  std::mutex poll_mu_;  // one poller at a time
+
+  DeliveryLatency latency_;
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> handler_errors_{0};
+  Counter duplicates_;
+  Counter redelivered_;
+};
+
+}  // namespace nautilus::redis
