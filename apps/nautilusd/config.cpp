@@ -109,7 +109,7 @@ std::vector<EngineSpec> default_engines(const EngineRegistry& registry) {
   // the engines that read it, in dependency order (the start order).
   std::vector<EngineSpec> out;
   for (const char* kind : {"heartbeat", "marketdata", "features", "ml", "vpin", "risk", "portfolio", "strategy",
-                           "analytics", "collateral", "factor"}) {
+                           "analytics", "collateral", "factor", "websocket"}) {
     if (!registry.find(kind)) continue;
     EngineSpec spec;
     spec.name = spec.kind = kind;

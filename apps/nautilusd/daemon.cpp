@@ -21,6 +21,7 @@
 #include "control/daemon_api.h"
 #include "control/state_dir.h"
 #include "control/static_files.h"
+#include "control/ws_engine.h"
 #include "core/clock.h"
 #include "store/recorder.h"
 #include "store_history.h"
@@ -206,6 +207,10 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
   app.name("nautilusd");
   app.set_version_flag("--version", std::string("nautilusd ") + kVersion);
   Flags f;
+  // The websocket engine lives in the control layer; its /ws route reaches
+  // the running engine through the link (installed below, before start).
+  auto ws_link = std::make_shared<control::WsLink>();
+  if (!registry.find("websocket")) control::register_websocket_engine(registry, ws_link);
   app.add_option("--config", f.config, "Config file (TOML); default: NAUTILUS_CONFIG, XDG, /etc/nautilus/nautilusd.toml");
   app.add_option("--listen", f.listen, "TCP listener HOST:PORT (port 0: a free port; 'none' disables)")
       ->each([&](const std::string&) { f.listen_set = true; });
@@ -348,6 +353,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
     api.auth = authenticator.get();
     if (recorder) api.recorder_stats = [&recorder] { return store::to_json(recorder->stats()); };
     control::install_api_routes(server, api);
+    control::install_websocket_routes(server, ws_link, authenticator);
     // The dashboard (GET /, /assets/...): public pages over the same listener.
     const std::string web_root = control::find_web_root(cfg.web_root);
     control::install_static_routes(server, web_root);

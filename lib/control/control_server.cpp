@@ -38,6 +38,13 @@ std::string HttpRequest::query_or(const std::string& key, std::string fallback) 
   return it == query.end() ? fallback : it->second;
 }
 
+std::string HttpRequest::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return {};
+}
+
 HttpResponse HttpResponse::json(const nlohmann::json& j, int status) {
   HttpResponse r;
   r.status = status;
@@ -104,6 +111,7 @@ struct Route {
   std::vector<std::string> segments;
   RouteHandler handler;
   StreamHandler stream;
+  UpgradeHandler upgrade;
   RouteOptions options;
 };
 
@@ -120,6 +128,20 @@ bool match(const Route& r, const std::vector<std::string_view>& parts, std::map<
   }
   params = std::move(captured);
   return true;
+}
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), "" when absent.
+std::string cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    std::string_view pair = header.substr(0, semi);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return {};
 }
 
 // "unix uid 1000 pid 4242" or "tcp 127.0.0.1": the key of the per-peer cap.
@@ -175,16 +197,20 @@ struct ControlServer::Impl {
   mutable std::mutex conn_mu;
   std::list<Conn> conns;
   std::atomic<std::uint64_t> requests{0}, errors_4xx{0}, errors_5xx{0}, rejected{0}, evicted{0}, header_timeouts{0},
-      auth_failures{0}, forbidden{0};
+      auth_failures{0}, forbidden{0}, upgraded{0};
   ControlServer* self = nullptr;
 
   void accept_loop();
   void admit(int cfd, const Listener& l);
   Conn* eviction_victim(const std::string& peer);
-  void serve(Conn& c, bool loopback, bool use_tls);
+  void serve(Conn& c, bool loopback, bool use_tls, bool is_unix);
+  // Hands the connection to an upgrade route; true when the route took it.
+  bool hand_over(Conn& c, Transport& t, const UpgradeHandler& upgrade, HttpRequest& req, bool plain_tcp,
+                 const std::string& pending);
   void reap(bool all);
   bool write_response(Transport& t, const HttpResponse& r, bool keep_alive);
-  HttpResponse dispatch(HttpRequest& req, bool& is_stream, StreamHandler& stream_out, std::atomic<bool>* authenticated);
+  HttpResponse dispatch(HttpRequest& req, bool& is_stream, StreamHandler& stream_out, std::atomic<bool>* authenticated,
+                        UpgradeHandler* upgrade_out = nullptr);
   void log(std::string_view level, const std::string& line) const {
     if (options.log) options.log(level, line);
   }
@@ -234,6 +260,13 @@ void ControlServer::add_route(std::string method, std::string pattern, RouteHand
     }
   }
   impl_->routes.push_back(std::move(r));
+}
+
+void ControlServer::add_upgrade_route(std::string pattern, UpgradeHandler handler, RouteOptions options) {
+  add_route("GET", pattern, nullptr, options);
+  for (auto& r : impl_->routes) {
+    if (r.method == "GET" && r.pattern == pattern) r.upgrade = std::move(handler);
+  }
 }
 
 void ControlServer::add_stream_route(std::string method, std::string pattern, StreamHandler handler,
@@ -373,6 +406,7 @@ ControlServer::Stats ControlServer::stats() const {
   s.header_timeouts = impl_->header_timeouts.load();
   s.auth_failures = impl_->auth_failures.load();
   s.forbidden = impl_->forbidden.load();
+  s.upgraded = impl_->upgraded.load();
   for (std::size_t i = 0; i < kRouteClassCount; ++i) s.rate_limited[i] = impl_->limiter->refused(static_cast<RouteClass>(i));
   std::lock_guard lock(impl_->conn_mu);
   for (const auto& c : impl_->conns) s.active_connections += (c.done || c.evicted) ? 0 : 1;
@@ -432,6 +466,7 @@ ControlServer::Impl::Conn* ControlServer::Impl::eviction_victim(const std::strin
 void ControlServer::Impl::admit(int cfd, const Listener& l) {
   bool loopback = l.ep.is_loopback();
   bool use_tls = l.tls;
+  bool is_unix = l.ep.is_unix;
   if (!l.ep.is_unix) {
     int one = 1;
     ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -457,10 +492,10 @@ void ControlServer::Impl::admit(int cfd, const Listener& l) {
   Conn& c = conns.emplace_back();
   c.fd = cfd;
   c.peer = std::move(peer);
-  c.thread = std::thread([this, loopback, use_tls, &c] {
-    serve(c, loopback, use_tls);
+  c.thread = std::thread([this, loopback, use_tls, is_unix, &c] {
+    serve(c, loopback, use_tls, is_unix);
     std::lock_guard done_lock(conn_mu);
-    ::close(c.fd);
+    if (c.fd >= 0) ::close(c.fd);  // -1: handed over to an upgrade route
     c.fd = -1;
     c.done = true;
   });
@@ -551,7 +586,52 @@ std::int64_t ms_to_ns(std::chrono::milliseconds ms) { return static_cast<std::in
 
 }  // namespace
 
-void ControlServer::Impl::serve(Conn& conn, bool loopback, bool use_tls) {
+bool ControlServer::Impl::hand_over(Conn& conn, Transport& t, const UpgradeHandler& upgrade, HttpRequest& req,
+                                    bool plain_tcp, const std::string& pending) {
+  // Beast's WebSocket stream runs on a plain TCP socket; a TLS session cannot
+  // move from this thread's OpenSSL state into it.
+  HttpResponse refused;
+  if (!plain_tcp) {
+    refused = HttpResponse::error(400, "upgrade_unavailable",
+                                  "upgrades are served on plain TCP listeners only (not TLS or Unix sockets)");
+  } else if (!pending.empty()) {
+    // RFC 6455 4.1: the client waits for the server's handshake before sending.
+    refused = HttpResponse::error(400, "bad_request", "data sent before the upgrade was answered");
+  }
+  if (refused.status != 200) {
+    count(refused.status);
+    write_response(t, refused, false);
+    return false;
+  }
+  Fd socket;
+  {
+    // Taken out of the table first, so eviction and stop() never shut down a
+    // socket that now belongs to the upgrade route.
+    std::lock_guard lock(conn_mu);
+    socket = Fd(conn.fd);
+    conn.fd = -1;
+  }
+  HttpResponse res;
+  try {
+    res = upgrade(req, socket);
+  } catch (const std::exception& e) {
+    res = HttpResponse::error(500, "internal", e.what());
+  }
+  if (!socket) {
+    ++upgraded;
+    count(101);
+    return true;
+  }
+  {
+    std::lock_guard lock(conn_mu);
+    conn.fd = socket.release();
+  }
+  count(res.status);
+  write_response(t, res, false);
+  return false;
+}
+
+void ControlServer::Impl::serve(Conn& conn, bool loopback, bool use_tls, bool is_unix) {
   const int fd = conn.fd;
   const std::int64_t accepted_ns = monotonic_now_ns();
   std::unique_ptr<Transport> transport;
@@ -611,7 +691,12 @@ void ControlServer::Impl::serve(Conn& conn, bool loopback, bool use_tls) {
 
     bool is_stream = false;
     StreamHandler stream;
-    HttpResponse res = dispatch(req, is_stream, stream, &conn.authenticated);
+    UpgradeHandler upgrade;
+    HttpResponse res = dispatch(req, is_stream, stream, &conn.authenticated, &upgrade);
+    if (upgrade) {
+      hand_over(conn, t, upgrade, req, !use_tls && !is_unix, pending);
+      return;
+    }
     if (!is_stream) {
       count(res.status);
       if (!write_response(t, res, keep_alive) || !keep_alive) return;
@@ -662,7 +747,7 @@ void ControlServer::Impl::audit(const HttpRequest& req, const Route& route, int 
 }
 
 HttpResponse ControlServer::Impl::dispatch(HttpRequest& req, bool& is_stream, StreamHandler& stream_out,
-                                           std::atomic<bool>* authenticated) {
+                                           std::atomic<bool>* authenticated, UpgradeHandler* upgrade_out) {
   is_stream = false;
   req.params.clear();
   auto parts = split_path(req.path);
@@ -697,8 +782,15 @@ HttpResponse ControlServer::Impl::dispatch(HttpRequest& req, bool& is_stream, St
   } else if (cls == RouteClass::kPublic) {
     req.principal = auth->anonymous();
   } else {
-    AuthResult r = auth->authenticate(req.authorization, req.loopback, clock->now_ns() / 1'000'000'000);
-    if (!r.principal) {
+    std::string credential = req.authorization;
+    if (credential.empty() && found->options.browser_credentials) {
+      if (std::string c = cookie_value(req.header("cookie"), kSessionCookie); !c.empty()) credential = "Bearer " + c;
+    }
+    AuthResult r = auth->authenticate(credential, req.loopback, clock->now_ns() / 1'000'000'000);
+    const bool ask_later = !r.principal && credential.empty() && found->options.browser_credentials;
+    if (ask_later) {
+      // No credential at all: the route asks for one itself (null principal).
+    } else if (!r.principal) {
       ++auth_failures;
       log("warn", "control: 401 for " + req.method + " " + req.path + " from " + req.peer + ": " + r.reason);
       HttpResponse res = HttpResponse::error(401, "unauthorized", "authentication required");
@@ -706,8 +798,8 @@ HttpResponse ControlServer::Impl::dispatch(HttpRequest& req, bool& is_stream, St
       return refuse(std::move(res));
     }
     req.principal = std::move(r.principal);
-    if (req.principal->authenticated && authenticated) *authenticated = true;
-    if (!req.principal->may(cls)) {
+    if (req.principal && req.principal->authenticated && authenticated) *authenticated = true;
+    if (req.principal && !req.principal->may(cls)) {
       if (!req.principal->authenticated) {
         // An anonymous caller: a credential could open it, so 401.
         ++auth_failures;
@@ -724,12 +816,18 @@ HttpResponse ControlServer::Impl::dispatch(HttpRequest& req, bool& is_stream, St
                                             std::string(to_string(cls)) + " routes"));
     }
   }
-  if (RateDecision d = limiter->take(req.principal->name, cls); !d.allowed) {
+  const std::string limited_as = req.principal ? req.principal->name : "peer " + req.peer;
+  if (RateDecision d = limiter->take(limited_as, cls); !d.allowed) {
     HttpResponse res = HttpResponse::error(429, "rate_limited", "too many " + std::string(to_string(cls)) + " requests");
     res.headers.emplace_back("Retry-After", std::to_string(d.retry_after_s));
     return refuse(std::move(res));
   }
   req.params = std::move(params);
+  if (found->upgrade) {
+    if (!upgrade_out) return HttpResponse::error(400, "upgrade_unavailable", req.path + " needs a connection to take over");
+    *upgrade_out = found->upgrade;
+    return {};
+  }
   if (found->stream) {
     is_stream = true;
     stream_out = found->stream;

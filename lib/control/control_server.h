@@ -40,6 +40,10 @@ struct HttpRequest {
   std::map<std::string, std::string> params;  // from {name} segments
   std::string body;
   std::string authorization;  // the Authorization header, "" when absent
+  std::string target;         // as sent: path and query, undecoded
+  // Every header as sent (names lower-cased), for routes that read more than
+  // the Authorization header (the WebSocket upgrade: Upgrade, Origin, Cookie).
+  std::vector<std::pair<std::string, std::string>> headers;
   bool loopback = true;  // arrived on a loopback or Unix listener
   std::string peer;      // "tcp 10.0.0.5", "unix uid 1000 pid 4242" (per-peer limits, audit)
   PrincipalPtr principal;  // set by dispatch before the handler runs
@@ -47,6 +51,8 @@ struct HttpRequest {
   nlohmann::json json() const;
   // A query parameter or `fallback`.
   std::string query_or(const std::string& key, std::string fallback = {}) const;
+  // A header's value ("" when absent); `lower_name` is lower case.
+  std::string header(std::string_view lower_name) const;
 };
 
 struct HttpResponse {
@@ -89,6 +95,12 @@ struct RouteOptions {
   bool mutating = false;  // an operator route (kOperate) unless route_class says otherwise
   bool public_route = false;  // no token even off loopback (/health)
   std::optional<RouteClass> route_class;  // else: public, operate (mutating) or read
+  // For the browser (WebSocket upgrade): the session cookie (kSessionCookie)
+  // counts as a bearer token when no Authorization header came, and a request
+  // with no credential at all reaches the handler with a null principal, for
+  // it to ask for one (the WebSocket auth frame). A refused credential is
+  // still 401.
+  bool browser_credentials = false;
   RouteClass effective_class() const {
     if (route_class) return *route_class;
     if (public_route) return RouteClass::kPublic;
@@ -98,6 +110,16 @@ struct RouteOptions {
 
 using RouteHandler = std::function<HttpResponse(const HttpRequest&)>;
 using StreamHandler = std::function<void(const HttpRequest&, StreamWriter&)>;
+// A route that takes the connection over (GET /ws): called after the role and
+// rate checks with the request as read and the connection's socket. Moving
+// the socket out of `socket` hands the connection over (the server forgets it
+// and frees its slot; the returned response is not sent); leaving it answers
+// with the response and closes. Only plain TCP connections reach it: on TLS
+// and Unix listeners the server answers 400 itself.
+using UpgradeHandler = std::function<HttpResponse(HttpRequest& req, Fd& socket)>;
+
+// The cookie POST /api/v1/session sets (HttpOnly, SameSite=Strict).
+inline constexpr std::string_view kSessionCookie = "nautilus_session";
 
 // Where a log line goes (level "info", "warn", "error"): refusal reasons and
 // the audit trail.
@@ -138,6 +160,7 @@ class ControlServer {
   // before start(). A later registration of the same method+pattern replaces.
   void add_route(std::string method, std::string pattern, RouteHandler handler, RouteOptions options = {});
   void add_stream_route(std::string method, std::string pattern, StreamHandler handler, RouteOptions options = {});
+  void add_upgrade_route(std::string pattern, UpgradeHandler handler, RouteOptions options = {});
 
   // Binds a listener (port 0 picks a free port; a Unix socket is created 0600
   // with no window of looser rights). Returns the bound endpoint. Throws
@@ -164,6 +187,7 @@ class ControlServer {
     std::uint64_t header_timeouts = 0;
     std::uint64_t auth_failures = 0;        // 401
     std::uint64_t forbidden = 0;            // 403: role or topic rules
+    std::uint64_t upgraded = 0;             // connections handed to an upgrade route
     std::array<std::uint64_t, kRouteClassCount> rate_limited{};  // 429 by route class
   };
   Stats stats() const;

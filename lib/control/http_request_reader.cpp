@@ -3,6 +3,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <cctype>
+
 namespace nautilus::control {
 namespace http = boost::beast::http;
 
@@ -97,6 +99,12 @@ HttpRequest RequestReader::take() {
   req.body = std::move(msg.body());
   auto auth = msg[http::field::authorization];
   req.authorization = std::string(auth.data(), auth.size());
+  req.target = std::string(target);
+  for (const auto& field : msg) {
+    std::string name(field.name_string().data(), field.name_string().size());
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    req.headers.emplace_back(std::move(name), std::string(field.value().data(), field.value().size()));
+  }
   return req;
 }
 
