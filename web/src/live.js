@@ -81,7 +81,7 @@ export class LiveFeed {
         return;
       }
       if (frame.op === 'message' && frame.message) this.onMessage(frame.message);
-      else if (frame.op === 'ack') this.onStatus({ transport: 'WebSocket', state: 'live' });
+      else if (frame.op === 'ack' && frame.id === kSubscriptionId) this.onStatus({ transport: 'WebSocket', state: 'live' });
       else if (frame.op === 'error') {
         this.onStatus({ transport: 'WebSocket', state: 'error', detail: `${frame.code || 'error'}: ${frame.message || ''}` });
       }
