@@ -190,7 +190,12 @@ void Engine::subscribe(BusKind bus, std::string_view pattern, std::function<void
                        SubscribeOptions options) {
   if (!ctx_) throw std::logic_error("engine '" + name_ + "': subscribe() outside on_start");
   if (options.name.empty()) options.name = name_ + ":" + std::string(pattern);
-  if (options.group.empty()) options.group = std::string(kind());
+  // One consumer group per kind and pattern: instances of a kind (in one
+  // daemon or several) share a pattern's messages, and two patterns of one
+  // engine on the same streams (trades and quotes, both marketdata.*) each
+  // see all of theirs. One group per kind alone let each subscription take
+  // (and ACK, unmatched) part of the other's entries on Redis.
+  if (options.group.empty()) options.group = std::string(kind()) + ":" + std::string(pattern);
   auto wrapped = [this, h = std::move(handler)](const MessagePtr& m) {
     // An engine parked in ERROR ignores traffic until it is restarted.
     if (state() == EngineState::kError) return;
