@@ -151,12 +151,16 @@ try {
   // 2. A published message appears within 2 s.
   await page.locator('[data-testid=feed-state]').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 })
     .catch(async () => fail(`live feed not live: ${await page.locator('[data-testid=feed-state]').innerText()}`));
+  // Over the WebSocket when the daemon runs its websocket engine (the default).
+  const feedState = await page.locator('[data-testid=feed-state]').innerText();
+  const wantSocket = engines.some((e) => e.kind === 'websocket' && e.state === 'RUNNING');
+  if (wantSocket !== feedState.startsWith('WebSocket')) fail(`feed is "${feedState}" with websocket engine running: ${wantSocket}`);
   const probe = `dashboard.probe.t${Date.now()}`;
   await cli('bus', 'publish', 'engine', probe, JSON.stringify({ probe: true }));
   const published = Date.now();
   await page.locator('[data-testid=message-rows]').getByText(probe, { exact: true }).waitFor({ timeout: 2000 })
     .catch(() => fail(`${probe} did not appear within 2 s of nautilus bus publish`));
-  pass(`a message from nautilus bus publish appeared after ${Date.now() - published} ms`);
+  pass(`a message from nautilus bus publish appeared after ${Date.now() - published} ms (${feedState})`);
 
   // 3. Stop: refused without the token, done with it.
   const victim = 'heartbeat';

@@ -376,7 +376,18 @@ let statsTimer = 0;
 
 let onFirstStats = null;
 
-async function refreshStats() {
+// One request of a kind at a time: on a slow daemon, overlapping polls would
+// fill the browser's six connections and queue an operator's stop behind them.
+function singleFlight(load) {
+  let pending = null;
+  return () => (pending ||= load().catch(() => {}).finally(() => (pending = null)));
+}
+
+const refreshStats = singleFlight(loadStats);
+const loadDaemon = singleFlight(() => api.daemon().then((d) => (model.daemon = d)));
+const loadSources = singleFlight(() => api.sources().then((s) => (model.sources = s)));
+
+async function loadStats() {
   try {
     applyStats(model, await api.stats());
     if (onFirstStats) {
@@ -410,8 +421,6 @@ function App() {
       }
     };
     const draw = setInterval(rerender, 250);
-    const loadDaemon = () => api.daemon().then((d) => (model.daemon = d)).catch(() => {});
-    const loadSources = () => api.sources().then((s) => (model.sources = s)).catch(() => {});
     loadDaemon();
     loadSources();
     refreshStats();
