@@ -275,7 +275,12 @@ function VpinPanel() {
     </table>
     <div class="charts">
       <${Chart} title="VPIN per bucket" testid="chart-vpin" height=${140} series=${series} data=${[times, ...aligned('vpin')]} />
-      <${Chart} title=${`CDF (warning at ${fmtNum(cfg.cdf_threshold, 2)})`} testid="chart-cdf" height=${120} series=${series} data=${[times, ...aligned('cdf')]} />
+      ${names.some((s) => model.vpin[s] && model.vpin[s].cdf.some((v) => v != null))
+        ? html`<${Chart} title=${`CDF (warning at ${fmtNum(cfg.cdf_threshold, 2)})`} testid="chart-cdf" height=${120}
+            series=${series} data=${[times, ...aligned('cdf')]} />`
+        : html`<p class="muted placeholder">CDF: none yet. Each symbol's VPIN is ranked against its own history once it has
+            ${fmtInt(cfg.min_cdf_samples)} buckets; a warning needs a CDF of ${fmtNum(cfg.cdf_threshold, 2)} on
+            ${fmtInt(cfg.persistence_buckets)} buckets in a row.</p>`}
     </div>
     <h3>flash-crash warnings</h3>
     <ul class="alerts">${warnings.length === 0 ? html`<li class="muted">none since the page opened</li>` : ''}
@@ -348,7 +353,7 @@ function StrategyPanel() {
         const state = (live && live.state) || i.state;
         return html`<tr key=${name}><td class="name">${name}</td><td class="muted">${i.kind}</td>
           <td><span class=${'pill state-' + String(state).toLowerCase()}>${state}</span>${(live ? live.waiting_for_operator : i.waiting_for_operator) ? ' (waiting for operator)' : ''}</td>
-          <td class="num">${fmtInt(live ? live.open_orders : i.open_orders)}</td><td class="muted wrap">${(live && live.reason) || i.reason}</td></tr>`;
+          <td class="num">${fmtInt(live ? live.open_orders : i.open_orders)}</td><td class="muted clip" title=${(live && live.reason) || i.reason}>${(live && live.reason) || i.reason}</td></tr>`;
       })}</tbody>
     </table>
   <//>`;

@@ -44,6 +44,7 @@ function trimWindow(t, values) {
 export function applyStats(model, stats) {
   const t = stats.time_ns / 1e9;
   const prev = model.stats;
+  if (prev && stats.time_ns <= prev.time_ns) return;  // an answer older than the one shown
   model.stats = stats;
   model.statsError = null;
   if (prev) {
