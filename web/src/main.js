@@ -361,16 +361,35 @@ function StrategyPanel() {
 
 // ---------- live messages
 
+// A topic filter: a glob (`risk.*`, `*.AAPL`) when it has a `*` or `?`,
+// else a substring of the topic.
+function topicMatcher(filter) {
+  const f = filter.trim();
+  if (!f) return () => true;
+  if (!/[*?]/.test(f)) return (topic) => topic.includes(f);
+  const re = new RegExp('^' + f.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.') + '$');
+  return (topic) => re.test(topic);
+}
+
 function MessagesPanel() {
-  return html`<${Card} title="Engine bus, live" testid="messages" wide
-      extra=${html`<span class="muted">${fmtInt(model.received)} received since the page opened</span>`}>
+  const [filter, setFilter] = useState('');
+  const [frozen, setFrozen] = useState(null);  // the rows shown while paused
+  const matches = topicMatcher(filter);
+  const rows = (frozen || model.messages).filter((m) => matches(m.topic || '')).slice(0, 25);
+  const extra = html`<span class="muted">${fmtInt(model.received)} received since the page opened</span>
+    <input class="filter" placeholder="topic filter: risk.*, AAPL" value=${filter}
+      onInput=${(e) => setFilter(e.target.value)} data-testid="message-filter" aria-label="topic filter" />
+    <button type="button" onClick=${() => setFrozen(frozen ? null : [...model.messages])}
+      data-testid="message-pause">${frozen ? 'resume' : 'pause'}</button>`;
+  return html`<${Card} title="Engine bus, live" testid="messages" wide extra=${extra}>
     <table class="grid compact messages">
       <thead><tr><th>time</th><th>topic</th><th>type</th><th>priority</th><th>source</th><th>payload</th></tr></thead>
-      <tbody data-testid="message-rows">${model.messages.slice(0, 25).map((m) => html`<tr key=${m.id}>
+      <tbody data-testid="message-rows">${rows.map((m) => html`<tr key=${m.id}>
         <td class="when">${fmtTime(m.timestamp_ns)}</td><td class="topic">${m.topic}</td><td class="muted">${m.message_type}</td>
         <td><span class="prio" style=${`color:${kPriorityColors[m.priority] || '#ccc'}`}>${m.priority}</span></td>
         <td class="muted">${m.source}</td><td class="payload">${JSON.stringify(m.payload)}</td></tr>`)}</tbody>
     </table>
+    ${rows.length === 0 ? html`<p class="muted placeholder">no message${filter ? ' matches the filter' : ' yet'}</p>` : ''}
   <//>`;
 }
 

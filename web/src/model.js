@@ -4,7 +4,7 @@
 
 export const kWindowS = 180;
 const kMaxPoints = 600;
-const kMaxMessages = 60;
+const kMaxMessages = 1000;  // the live panel filters these: about 30 s of a busy engine bus
 const kMaxAlerts = 40;
 
 export function createModel() {
