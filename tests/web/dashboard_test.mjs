@@ -64,6 +64,7 @@ async function until(what, fn, timeoutMs) {
   }
 }
 
+rmSync(path.join(artifacts, 'dashboard-failure.png'), { force: true });  // from an earlier run
 const home = mkdtempSync(path.join(os.tmpdir(), 'nautilus-web-'));
 const stateDir = path.join(home, 'state');
 // No config: nothing from the caller's environment or home may be read.
@@ -209,6 +210,7 @@ try {
     .catch(() => fail('the risk.state change is not in the recent alerts'));
   pass('a flash-crash warning turns the risk panel HALTED');
 
+  await page.fill('[data-testid=message-filter]', '');  // the screenshot shows the whole feed
   await sleep(1200);  // one more poll: charts with a few points
   mkdirSync(artifacts, { recursive: true });
   const shot = path.join(artifacts, 'dashboard.png');

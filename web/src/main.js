@@ -11,7 +11,7 @@ import './style.css';
 import { api, getToken, setToken } from './api.js';
 import { LiveFeed } from './live.js';
 import { Chart } from './chart.js';
-import { createModel, applyStats, applyMessage, engine } from './model.js';
+import { createModel, applyStats, applyMessage, engine, topicMatcher } from './model.js';
 
 const model = createModel();
 const kPriorityColors = {
@@ -278,9 +278,7 @@ function VpinPanel() {
       ${names.some((s) => model.vpin[s] && model.vpin[s].cdf.some((v) => v != null))
         ? html`<${Chart} title=${`CDF (warning at ${fmtNum(cfg.cdf_threshold, 2)})`} testid="chart-cdf" height=${120}
             series=${series} data=${[times, ...aligned('cdf')]} />`
-        : html`<p class="muted placeholder">CDF: none yet. Each symbol's VPIN is ranked against its own history once it has
-            ${fmtInt(cfg.min_cdf_samples)} buckets; a warning needs a CDF of ${fmtNum(cfg.cdf_threshold, 2)} on
-            ${fmtInt(cfg.persistence_buckets)} buckets in a row.</p>`}
+        : html`<p class="muted placeholder">${`CDF: none yet. Each symbol's VPIN is ranked against its own history once it has ${fmtInt(cfg.min_cdf_samples)} buckets; a warning needs a CDF of ${fmtNum(cfg.cdf_threshold, 2)} on ${fmtInt(cfg.persistence_buckets)} buckets in a row.`}</p>`}
     </div>
     <h3>flash-crash warnings</h3>
     <ul class="alerts">${warnings.length === 0 ? html`<li class="muted">none since the page opened</li>` : ''}
@@ -360,16 +358,6 @@ function StrategyPanel() {
 }
 
 // ---------- live messages
-
-// A topic filter: a glob (`risk.*`, `*.AAPL`) when it has a `*` or `?`,
-// else a substring of the topic.
-function topicMatcher(filter) {
-  const f = filter.trim();
-  if (!f) return () => true;
-  if (!/[*?]/.test(f)) return (topic) => topic.includes(f);
-  const re = new RegExp('^' + f.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.') + '$');
-  return (topic) => re.test(topic);
-}
 
 function MessagesPanel() {
   const [filter, setFilter] = useState('');

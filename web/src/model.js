@@ -123,3 +123,13 @@ export function applyMessage(model, m) {
 export function engine(model, name) {
   return model.stats && model.stats.engines.find((e) => e.name === name);
 }
+
+// A topic filter: a glob (`risk.*`, `*.AAPL`) when it has a `*` or `?`,
+// else a substring of the topic.
+export function topicMatcher(filter) {
+  const f = filter.trim();
+  if (!f) return () => true;
+  if (!/[*?]/.test(f)) return (topic) => topic.includes(f);
+  const re = new RegExp('^' + f.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.') + '$');
+  return (topic) => re.test(topic);
+}
