@@ -387,6 +387,9 @@ let rerender = () => {};
 let statsTimer = 0;
 
 let onFirstStats = null;
+// Off loopback without a token every read is refused: the polls wait for one
+// (the form's submit polls at once) instead of logging a 401 a second.
+let waitingForToken = false;
 
 // One request of a kind at a time: on a slow daemon, overlapping polls would
 // fill the browser's six connections and queue an operator's stop behind them.
@@ -408,6 +411,8 @@ async function loadStats() {
     }
   } catch (e) {
     model.statsError = e.status === 401 ? 'needs the operator token off loopback' : e.message;
+    waitingForToken = e.status === 401 && !getToken();
+    if (waitingForToken && !model.stats) model.feed = { transport: 'feed', state: 'waits for the token', detail: '' };
     model.version++;
   }
   rerender();
@@ -437,10 +442,12 @@ function App() {
     loadSources();
     refreshStats();
     statsTimer = setInterval(() => {
+      if (waitingForToken) return;
       refreshStats();
       if (model.daemon) model.daemon.uptime_s += 1;
     }, 1000);
     const slow = setInterval(() => {
+      if (waitingForToken) return;
       loadSources();
       loadDaemon();
     }, 5000);
@@ -455,8 +462,11 @@ function App() {
     };
   }, []);
   const onToken = useCallback(() => {
+    waitingForToken = false;
     feed.restart();
     refreshStats();
+    loadSources();
+    loadDaemon();
   }, [feed]);
   return html`<${Header} onToken=${onToken} />
     <main>
