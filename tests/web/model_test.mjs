@@ -4,7 +4,7 @@
 // (checked against a second matcher written here, a recursive glob).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createModel, applyStats, applyMessage, topicMatcher, kWindowS } from '../../web/src/model.js';
+import { createModel, applyStats, applyMessage, engine, topicMatcher, kWindowS } from '../../web/src/model.js';
 
 const s = 1e9;
 const stats = (t_s, published, latency = {}) => ({
@@ -119,4 +119,19 @@ test('the topic filter: substring without wildcards, else a glob as the referenc
     const match = topicMatcher(g);
     for (const t of topics) assert.equal(match(t), globReference(g, t), `${g} on ${t}`);
   }
+});
+
+test('a panel finds its engine by kind, configured instances only', () => {
+  const m = createModel();
+  applyStats(m, {
+    time_ns: 1,
+    buses: [],
+    engines: [
+      { name: 'external', kind: 'external', configured: false },
+      { name: 'risk_eu', kind: 'risk', configured: true },
+    ],
+  });
+  assert.equal(engine(m, 'risk').name, 'risk_eu');
+  assert.equal(engine(m, 'external'), undefined);
+  assert.equal(engine(m, 'vpin'), undefined);
 });

@@ -119,9 +119,11 @@ export function applyMessage(model, m) {
   model.version++;
 }
 
-// The engine named `name` in the last stats, or undefined.
-export function engine(model, name) {
-  return model.stats && model.stats.engines.find((e) => e.name === name);
+// The first configured engine of `kind` in the last stats (an instance may
+// have another name: [engines.risk_eu] kind = "risk"), or undefined: the
+// panels of engines that do not run stay hidden.
+export function engine(model, kind) {
+  return model.stats ? model.stats.engines.find((e) => e.kind === kind && e.configured !== false) : undefined;
 }
 
 // A topic filter: a glob (`risk.*`, `*.AAPL`) when it has a `*` or `?`,
