@@ -34,9 +34,10 @@ function fail(why) {
   throw new Failure(why);
 }
 const env = (name) => process.env[name] || abort(`${name} is not set (tests/CMakeLists.txt sets it)`);
+const started = Date.now();
 function pass(what) {
   passed++;
-  console.log(`ok ${passed} - ${what}`);
+  console.log(`ok ${passed} - ${what} [${((Date.now() - started) / 1000).toFixed(1)} s]`);
 }
 
 if (!existsSync(chromiumPath)) {
