@@ -5,8 +5,8 @@
 //     401, which chromium logs) and lists the running engines;
 //   - a message published with `nautilus bus publish` shows within 2 s;
 //   - the stop button is refused without the token and stops the engine with it;
-//   - a flash-crash warning (the message the VPIN engine sends on a crash)
-//     turns the risk panel HALTED;
+//   - a flash crash in a trade tape on the market-data bus, detected by the
+//     real vpin engine, turns the risk panel HALTED;
 //   - a screenshot is kept (NAUTILUS_TEST_ARTIFACTS/dashboard.png).
 // Exit 77 (skipped) only when chromium is missing and NAUTILUS_TEST_NO_SKIP
 // is unset. Environment: NAUTILUSD, NAUTILUS_CLI, NAUTILUS_WEB_NODE_MODULES,
@@ -96,6 +96,43 @@ const watchdog = setTimeout(async () => {
 }, kDeadlineMs);
 
 const cli = (...args) => run(cliBinary, args, { env: daemonEnv, timeout: 20_000 });
+// The CLI with `input` on its stdin (bus publish ... -: one message a line).
+function cliWithInput(input, ...args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cliBinary, args, { env: daemonEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Failure(`nautilus ${args.join(' ')}: exit ${code}: ${err}`))));
+    child.stdin.end(input);
+  });
+}
+
+// A trade tape of one bucket (500 shares) a second: `calm` seconds of a
+// seeded random walk, then `crash` seconds falling 0.50 each (about ten of
+// the calm steps' sigma), one-sided sell flow by bulk volume classification.
+// Stamped from 2 s ahead of now: VPIN keeps market time by trade time, and a
+// tape in the past would have its bars cut by the live feed's newer trades.
+const kCrashSymbol = 'CRASHX';
+function crashTape(symbol, calm, crash) {
+  let state = 7;
+  const rand = () => {  // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const startNs = (BigInt(Date.now()) + 2000n) * 1_000_000n;  // past 2^53: BigInt
+  let price = 100;
+  const lines = [];
+  for (let i = 0; i < calm + crash; i++) {
+    price += i < calm ? (rand() < 0.5 ? -1 : 1) * 0.05 * (0.5 + rand()) : -0.5;
+    const ts = startNs + BigInt(i) * 1_000_000_000n;
+    lines.push(`{"symbol":"${symbol}","price":${price.toFixed(2)},"size":500,"ts_ns":${ts}}`);
+  }
+  return lines.join('\n') + '\n';
+}
 
 try {
   daemon = spawn(daemonBinary, ['--listen', '127.0.0.1:0', '--state-dir', stateDir, '--log-format', 'json'], {
@@ -193,25 +230,28 @@ try {
   if (stopped.state !== 'STOPPED') fail(`${victim} is ${stopped.state} after stop with the token`);
   pass('the stop button with the token stops the engine');
 
-  // 4. A flash crash halts trading: the warning VPIN publishes on a crash,
-  // on the engine bus at flash_crash priority, taken by the real risk engine.
+  // 4. A flash crash halts trading: a trade tape with a plunge on the market
+  // data bus, detected by the real vpin engine (its default gating: 300
+  // warm-up buckets, CDF >= 0.99 and VPIN >= 0.85 on 2 buckets in a row),
+  // whose warning the real risk engine turns into HALTED.
   // Trading before the crash: ACTIVE, or REDUCING when a limit warns (the
   // built-in strategy trades on its own).
   await page.locator('[data-testid=risk-state]').filter({ hasText: /^(ACTIVE|REDUCING)$/ }).waitFor({ timeout: 10_000 })
     .catch(async () => fail(`risk not trading before the crash: ${await page.locator('[data-testid=risk-state]').innerText()}`));
-  const warning = { symbol: 'AAPL', vpin: 0.97, cdf: 0.999, threshold: 0.99, bucket: 1, consecutive_buckets: 2,
-    message: 'VPIN 0.970 (CDF 0.9990 >= 0.9900) on 2 consecutive buckets of AAPL' };
-  await cli('bus', 'publish', 'engine', 'vpin.alert.AAPL', JSON.stringify(warning), '--type', 'flash_crash_warning',
-    '--priority', 'flash_crash', '--source', 'vpin');
-  await page.locator('[data-testid=risk-state]').filter({ hasText: 'HALTED' }).waitFor({ timeout: 5000 })
+  const tape = crashTape(kCrashSymbol, 330, 60);
+  await cliWithInput(tape, 'bus', 'publish', 'marketdata', `marketdata.real_time.trade.${kCrashSymbol}`, '-', '--type', 'trade');
+  await page.locator('[data-testid=risk-state]').filter({ hasText: 'HALTED' }).waitFor({ timeout: 10_000 })
     .catch(async () => fail(`risk panel not HALTED after the flash crash: ${await page.locator('[data-testid=risk-state]').innerText()}`));
   const risk = await (await fetch(base + '/api/v1/risk/state')).json();
-  if (risk.state !== 'HALTED') fail(`the risk engine says ${risk.state}`);
-  await page.locator('[data-testid=risk-alerts]').getByText('ACTIVE → HALTED').waitFor({ timeout: 3000 })
-    .catch(() => fail('the risk.state change is not in the recent alerts'));
-  pass('a flash-crash warning turns the risk panel HALTED');
+  if (risk.state !== 'HALTED' || !risk.state_reason.includes(kCrashSymbol)) fail(`the risk engine says ${risk.state}: ${risk.state_reason}`);
+  await page.locator('[data-testid=vpin-warnings] .what').getByText(kCrashSymbol, { exact: true }).waitFor({ timeout: 3000 })
+    .catch(() => fail(`the VPIN panel lists no warning for ${kCrashSymbol}`));
+  await page.locator('[data-testid=risk-alerts] .what').getByText(/→ HALTED$/).first().waitFor({ timeout: 3000 })
+    .catch(() => fail('the change to HALTED is not in the trading state changes'));
+  pass(`a flash crash on ${kCrashSymbol} (vpin engine -> risk engine) turns the risk panel HALTED`);
 
   await page.fill('[data-testid=message-filter]', '');  // the screenshot shows the whole feed
+  await page.evaluate(() => window.scrollTo(0, 0));  // the sticky header at the top of the picture
   await sleep(1200);  // one more poll: charts with a few points
   mkdirSync(artifacts, { recursive: true });
   const shot = path.join(artifacts, 'dashboard.png');

@@ -78,7 +78,9 @@ test('each topic lands in its panel', () => {
 
   assert.equal(m.riskState.state, 'HALTED');
   assert.equal(m.riskState.at_ns, 5 * s);
-  assert.deepEqual(m.alerts.map((a) => a.kind), ['vpin', 'limit', 'state']);  // newest first
+  assert.deepEqual([m.alerts.state.length, m.alerts.limit.length, m.alerts.vpin.length], [1, 1, 1]);
+  assert.equal(m.alerts.state[0].payload.to, 'HALTED');
+  assert.equal(m.alerts.vpin[0].payload.symbol, 'AAPL');
   assert.deepEqual(m.vpin.AAPL.t, [7, 8]);
   assert.deepEqual(m.vpin.AAPL.vpin, [0.4, 0.5]);
   assert.deepEqual(m.vpin.AAPL.cdf, [null, 0.9]);
@@ -89,14 +91,16 @@ test('each topic lands in its panel', () => {
   assert.equal(m.messages[0].topic, 'features.1s.AAPL');
 });
 
-test('the message and alert lists are bounded, newest first', () => {
+test('the message and alert lists are bounded, newest first; a flood of limit alerts keeps the state change', () => {
   const m = createModel();
+  applyMessage(m, { id: 'halt', topic: 'risk.state', timestamp_ns: 0, payload: { from: 'ACTIVE', to: 'HALTED' } });
   for (let i = 0; i < 1500; i++) applyMessage(m, { id: String(i), topic: 'risk.alert.x', timestamp_ns: i, payload: {} });
   assert.equal(m.messages.length, 1000);
   assert.equal(m.messages[0].id, '1499');
-  assert.equal(m.alerts.length, 40);
-  assert.equal(m.alerts[0].id, '1499');
-  assert.equal(m.received, 1500);
+  assert.equal(m.alerts.limit.length, 40);
+  assert.equal(m.alerts.limit[0].id, '1499');
+  assert.deepEqual(m.alerts.state.map((a) => a.id), ['halt']);
+  assert.equal(m.received, 1501);
 });
 
 // The second matcher: a glob by recursion, `*` any run, `?` one character.

@@ -229,17 +229,22 @@ function RiskPanel() {
   <//>`;
 }
 
+function AlertList({ alerts, testid, what }) {
+  return html`<ul class="alerts" data-testid=${testid}>
+    ${alerts.length === 0 ? html`<li class="muted">none since the page opened</li>` : ''}
+    ${alerts.map((a) => html`<li key=${a.id} class=${'alert-' + a.kind}>
+      <span class="when">${fmtTime(a.t)}</span>
+      <span class="what">${what(a)}</span>
+      <span class="detail" title=${a.payload.reason || a.payload.message || ''}>${a.payload.reason || a.payload.message || ''}</span>
+    </li>`)}
+  </ul>`;
+}
+
 function Alerts() {
-  const alerts = model.alerts.slice(0, 8);
-  return html`<h3>recent alerts</h3>
-    <ul class="alerts" data-testid="risk-alerts">
-      ${alerts.length === 0 ? html`<li class="muted">none since the page opened</li>` : ''}
-      ${alerts.map((a) => html`<li key=${a.id} class=${'alert-' + a.kind}>
-        <span class="when">${fmtTime(a.t)}</span>
-        <span class="what">${a.kind === 'state' ? `trading ${a.payload.from} → ${a.payload.to}` : a.topic}</span>
-        <span class="detail">${a.payload.reason || a.payload.message || ''}</span>
-      </li>`)}
-    </ul>`;
+  return html`<h3>trading state changes</h3>
+    <${AlertList} alerts=${model.alerts.state.slice(0, 3)} testid="risk-alerts" what=${(a) => `${a.payload.from} → ${a.payload.to}`} />
+    <h3>limit alerts</h3>
+    <${AlertList} alerts=${model.alerts.limit.slice(0, 6)} testid="limit-alerts" what=${(a) => a.topic.slice('risk.alert.'.length)} />`;
 }
 
 // ---------- VPIN
@@ -260,7 +265,7 @@ function VpinPanel() {
       const at = new Map(v.t.map((t, i) => [t, v[field][i]]));
       return times.map((t) => (at.has(t) ? at.get(t) : null));
     });
-  const warnings = model.alerts.filter((a) => a.kind === 'vpin').slice(0, 4);
+
   return html`<${Card} title="VPIN (flow toxicity)" testid="vpin">
     <table class="grid compact">
       <thead><tr><th>symbol</th><th class="num">VPIN</th><th class="num">CDF</th><th class="num">buckets</th><th class="num">bucket fill</th><th class="num">hot run</th><th></th></tr></thead>
@@ -281,9 +286,7 @@ function VpinPanel() {
         : html`<p class="muted placeholder">${`CDF: none yet. Each symbol's VPIN is ranked against its own history once it has ${fmtInt(cfg.min_cdf_samples)} buckets; a warning needs a CDF of ${fmtNum(cfg.cdf_threshold, 2)} on ${fmtInt(cfg.persistence_buckets)} buckets in a row.`}</p>`}
     </div>
     <h3>flash-crash warnings</h3>
-    <ul class="alerts">${warnings.length === 0 ? html`<li class="muted">none since the page opened</li>` : ''}
-      ${warnings.map((a) => html`<li key=${a.id} class="alert-vpin"><span class="when">${fmtTime(a.t)}</span>
-        <span class="what">${a.payload.symbol}</span><span class="detail">${a.payload.message || ''}</span></li>`)}</ul>
+    <${AlertList} alerts=${model.alerts.vpin.slice(0, 4)} testid="vpin-warnings" what=${(a) => a.payload.symbol} />
   <//>`;
 }
 

@@ -16,7 +16,9 @@ export function createModel() {
     feed: { transport: '', state: 'connecting', detail: '' },
     received: 0,
     messages: [],
-    alerts: [],           // risk.alert.*, risk.state, vpin.alert.*: newest first
+    // Newest first, one list per kind so that a flood of limit alerts never
+    // pushes the state change that explains them out of sight.
+    alerts: { state: [], limit: [], vpin: [] },  // risk.state, risk.alert.*, vpin.alert.*
     riskState: null,      // the last risk.state payload
     rates: { t: [], marketdata: [], engine: [] },
     latency: { marketdata: { t: [], lines: {} }, engine: { t: [], lines: {} } },
@@ -79,8 +81,9 @@ export function applyStats(model, stats) {
 }
 
 function pushAlert(model, m, kind) {
-  model.alerts.unshift({ id: m.id, kind, topic: m.topic, t: m.timestamp_ns, payload: m.payload || {} });
-  if (model.alerts.length > kMaxAlerts) model.alerts.length = kMaxAlerts;
+  const list = model.alerts[kind];
+  list.unshift({ id: m.id, kind, topic: m.topic, t: m.timestamp_ns, payload: m.payload || {} });
+  if (list.length > kMaxAlerts) list.length = kMaxAlerts;
 }
 
 function last(topic) {
