@@ -35,8 +35,12 @@ export class ApiError extends Error {
   }
 }
 
+// A request the daemon has not answered by then is abandoned: the polls run
+// one at a time, and one hung request must not stop them for good.
+const kTimeoutMs = 10000;
+
 async function call(method, path, body) {
-  const init = { method, headers: { ...authHeaders() }, cache: 'no-store' };
+  const init = { method, headers: { ...authHeaders() }, cache: 'no-store', signal: AbortSignal.timeout(kTimeoutMs) };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -19,6 +19,7 @@ const kPriorityColors = {
 };
 const kPalette = ['#4cc9f0', '#ffd166', '#06d6a0', '#ef476f', '#b388ff', '#ff8c42', '#90be6d', '#f9c74f'];
 const kDash = { p50: [2, 3], p99: [], 'p99.9': [8, 4] };
+const kStaleMs = 3000;  // stats polled each second: older than this is said
 
 // ---------- formatting
 
@@ -90,6 +91,8 @@ function Header({ onToken }) {
     <div class="meta">
       ${d ? html`<span>nautilusd ${d.version}</span><span>pid ${d.pid}</span><span>up ${fmtUptime(d.uptime_s)}</span>` : ''}
       ${model.statsError ? html`<span class="pill bad" data-testid="stats-error">stats: ${model.statsError}</span>` : ''}
+      ${!model.statsError && model.statsAt && Date.now() - model.statsAt > kStaleMs
+        ? html`<span class="pill warn" data-testid="stats-stale">stats ${fmtAge(Date.now() - model.statsAt)} old: the daemon answers slowly</span>` : ''}
       <span class=${'pill ' + feedCls} data-testid="feed-state" title=${f.detail || ''}>
         ${f.transport || 'feed'} ${f.state}${f.detail && f.state !== 'live' ? ': ' + f.detail : ''}
       </span>
@@ -109,6 +112,10 @@ function EnginesPanel() {
     try {
       const info = await api.engineAction(name, action);
       setNotice({ ok: true, text: `${action} ${name}: ${info.state}` });
+      // The answer is the engine as it now is: shown before the next poll.
+      const row = model.stats && model.stats.engines.find((x) => x.name === name);
+      if (row) Object.assign(row, info);
+      model.version++;
       refreshStats();
     } catch (e) {
       const hint = e.status === 401 || e.status === 403 ? ' — enter an operator token above' : '';
@@ -174,6 +181,7 @@ function BusesPanel() {
         </tr>`;
       })}</tbody>
     </table>
+    <${WebSocketLine} />
     <div class="charts two">
       <${Chart} title="messages per second" unit="/s" testid="chart-rate"
         series=${[{ label: 'marketdata', stroke: kPalette[0] }, { label: 'engine', stroke: kPalette[1] }]}
@@ -186,6 +194,21 @@ function BusesPanel() {
       </div>
     </div>
   <//>`;
+}
+
+// The websocket engine's fan-out, when it runs (this page is one of its clients).
+function WebSocketLine() {
+  const e = engine(model, 'websocket');
+  if (!e || !e.metrics) return null;
+  const m = e.metrics;
+  return html`<div class="stats" data-testid="websocket-stats">
+    <${Stat} label="websocket clients" value=${fmtInt(m.connections)} />
+    <${Stat} label="subscriptions" value=${fmtInt(m.subscriptions)} />
+    <${Stat} label="bus subscriptions" value=${fmtInt(m.bus_subscriptions)} />
+    <${Stat} label="messages sent" value=${fmtInt(m.messages_sent)} />
+    <${Stat} label="slow clients cut" value=${fmtInt(m.slow_disconnects)} cls=${m.slow_disconnects ? 'warn' : ''} />
+    <${Stat} label="conflated" value=${fmtInt(m.conflated)} />
+  </div>`;
 }
 
 // ---------- risk
@@ -408,6 +431,7 @@ const loadSources = singleFlight(() => api.sources().then((s) => (model.sources 
 async function loadStats() {
   try {
     applyStats(model, await api.stats());
+    model.statsAt = Date.now();
     if (onFirstStats) {
       onFirstStats();
       onFirstStats = null;
@@ -448,6 +472,7 @@ function App() {
       if (waitingForToken) return;
       refreshStats();
       if (model.daemon) model.daemon.uptime_s += 1;
+      if (model.statsAt && Date.now() - model.statsAt > kStaleMs) model.version++;  // redraw the stale notice
     }, 1000);
     const slow = setInterval(() => {
       if (waitingForToken) return;

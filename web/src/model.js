@@ -12,6 +12,7 @@ export function createModel() {
     daemon: null,
     stats: null,
     statsError: null,
+    statsAt: 0,           // Date.now() of the last stats answer
     sources: null,
     feed: { transport: '', state: 'connecting', detail: '' },
     received: 0,
