@@ -7,12 +7,13 @@
 
 _nautilus_subcommands() {
   case "$1" in
-    "") echo "status engine bus data events risk portfolio strategy analytics collateral backtest bench token top" ;;
+    "") echo "status engine bus data events risk portfolio strategy analytics collateral cluster backtest bench token top" ;;
     engine) echo "list status start stop restart command" ;;
     bus) echo "publish subscribe" ;;
     data) echo "get sources stats history" ;;
     analytics) echo "report" ;;
     collateral) echo "show" ;;
+    cluster) echo "status" ;;
     backtest) echo "run sweep replay" ;;
     risk) echo "check state halt resume" ;;
     portfolio) echo "show positions pnl optimize rebalance" ;;

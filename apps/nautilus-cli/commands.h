@@ -12,6 +12,7 @@ void add_analytics_commands(CLI::App& app, GlobalOptions& global); // analytics 
 void add_backtest_commands(CLI::App& app, GlobalOptions& global); // backtest run|sweep|replay
 void add_bench_commands(CLI::App& app, GlobalOptions& global);
 void add_collateral_commands(CLI::App& app, GlobalOptions& global); // collateral show
+void add_cluster_commands(CLI::App& app, GlobalOptions& global);     // cluster status
 void add_control_commands(CLI::App& app, GlobalOptions& global);  // status, engine
 void add_bus_commands(CLI::App& app, GlobalOptions& global);      // bus publish|subscribe
 void add_data_commands(CLI::App& app, GlobalOptions& global);     // data get|sources|stats

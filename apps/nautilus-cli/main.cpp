@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   add_backtest_commands(app, g);
   add_bench_commands(app, g);
   add_collateral_commands(app, g);
+  add_cluster_commands(app, g);
   add_control_commands(app, g);
   add_bus_commands(app, g);
   add_data_commands(app, g);

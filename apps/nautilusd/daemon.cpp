@@ -16,6 +16,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "control/control_server.h"
 #include "control/daemon_api.h"
@@ -353,6 +354,18 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
     api.auth = authenticator.get();
     if (recorder) api.recorder_stats = [&recorder] { return store::to_json(recorder->stats()); };
     control::install_api_routes(server, api);
+    // The daemons sharing this Redis (GET /api/v1/cluster, `nautilus cluster
+    // status`); this one announces itself once its engines run.
+    ClusterMembership cluster(cfg.engine_bus, [&] {
+      nlohmann::json j = api.daemon_info();
+      nlohmann::json engines = nlohmann::json::array();
+      for (const auto& e : host.list()) {
+        if (e.configured) engines.push_back({{"name", e.name}, {"kind", e.kind}, {"state", to_string(e.health.state)}});
+      }
+      j["engines"] = std::move(engines);
+      return j;
+    });
+    install_cluster_route(server, cluster);
     control::install_websocket_routes(server, ws_link, authenticator);
     // The dashboard (GET /, /assets/...): public pages over the same listener.
     const std::string web_root = control::find_web_root(cfg.web_root);
@@ -372,6 +385,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
     if (recorder) recorder->start(*router);
     auto failed = host.start_all();
     engines_started = true;
+    cluster.start();
     std::string status = std::to_string(cfg.engines.size() - failed.size()) + "/" +
                          std::to_string(cfg.engines.size()) + " engines running";
     log->info("nautilusd {} ready ({}; config {})", kVersion, status, cfg.source);
@@ -418,6 +432,7 @@ int run_daemon(int argc, char** argv, EngineRegistry& registry, std::shared_ptr<
     auto drain = std::chrono::milliseconds(cfg.drain_timeout_ms);
     api.begin_drain();
     if (!router->drain(drain)) log->warn("drain timed out with messages in flight");
+    cluster.stop();  // leaves the list at once rather than when its key expires
     host.stop_all();
     if (!router->drain(drain)) log->warn("drain timed out after stopping engines");
     if (recorder) recorder->stop(drain);  // what the engines said last is recorded too
