@@ -33,6 +33,7 @@ WsOptions read_ws_options(ConfigReader& r) {
   o.max_message_bytes = count("max_message_bytes", o.max_message_bytes, 256, 16 << 20);
   o.send_queue_messages = count("send_queue_messages", o.send_queue_messages, 1, 10'000'000);
   o.send_queue_bytes = count("send_queue_bytes", o.send_queue_bytes, 1024, std::int64_t{1} << 32);
+  o.socket_send_buffer = count("socket_send_buffer", o.socket_send_buffer, 0, 64 << 20);
   o.conflate_marketdata = r.boolean("conflate_marketdata", o.conflate_marketdata);
   o.allowed_origins = r.strings("allowed_origins", o.allowed_origins);
   o.auth_timeout = std::chrono::milliseconds(

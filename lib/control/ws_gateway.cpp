@@ -1,5 +1,6 @@
 #include "control/ws_gateway.h"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -61,7 +62,9 @@ std::string_view host_part(std::string_view authority) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  return ::inet_pton(AF_INET, std::string(host).c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 }  // namespace
@@ -159,6 +162,10 @@ class Session : public std::enable_shared_from_this<Session> {
     ws_.text(true);
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
+    if (gw_.options.socket_send_buffer > 0) {
+      beast::get_lowest_layer(ws_).socket().set_option(
+          asio::socket_base::send_buffer_size(static_cast<int>(gw_.options.socket_send_buffer)), ec);
+    }
     upgrade_ = std::move(upgrade);
     ws_.async_accept(upgrade_, [self = shared_from_this()](beast::error_code e) { self->on_accept(e); });
   }
@@ -357,7 +364,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void write_next() {
     {
       std::lock_guard lock(mu_);
-      if (queue_.empty() || closing_) {
+      if (queue_.empty()) {
+        if (closing_ && !close_sent_) {
+          close_sent_ = true;  // writing_ stays set: nothing follows the close frame
+          return send_close();
+        }
         writing_ = false;
         return;
       }
@@ -374,38 +385,39 @@ class Session : public std::enable_shared_from_this<Session> {
     auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (self->in_flight_.message) ++self->gw_.messages_sent;
       self->in_flight_ = {};
-      if (ec) {
-        std::lock_guard lock(self->mu_);
-        self->writing_ = false;
-        self->closed_ = true;
-        return;
-      }
+      if (ec) return self->finish();
       self->write_next();
     };
     if (n == 1) ws_.async_write(std::array<asio::const_buffer, 1>{buffers[0]}, std::move(done));
     else ws_.async_write(buffers, std::move(done));
   }
 
-  // On the strand: the close handshake, bounded by a timer for a client that
+  // On the strand: what is queued (the error frame that explains the close)
+  // goes out, then the close frame; a timer bounds both for a client that
   // reads nothing (its close frame could never go out).
   void cut(std::uint16_t code, std::string reason) {
     if (closing_) return;
     closing_ = true;
+    close_why_.code = code;
+    close_why_.reason = reason.substr(0, close_why_.reason.max_size());
+    bool idle = false;
     {
       std::lock_guard lock(mu_);
-      closed_ = true;
+      closed_ = true;  // nothing more is queued
+      idle = !writing_;
+      writing_ = true;
     }
     auth_timer_.cancel();
     cut_timer_.expires_after(std::chrono::seconds(2));
     cut_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
       if (e) return;
-      beast::error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      self->finish();  // closes the socket: what is pending ends with an error
     });
-    websocket::close_reason why;
-    why.code = code;
-    why.reason = reason.substr(0, why.reason.max_size());
-    ws_.async_close(why, [self = shared_from_this()](beast::error_code) { self->finish(); });
+    if (idle) write_next();
+  }
+
+  void send_close() {
+    ws_.async_close(close_why_, [self = shared_from_this()](beast::error_code) { self->finish(); });
   }
 
   // On the strand, once: the read loop or the close ended the session.
@@ -448,6 +460,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const bool loopback_;
   std::map<std::string, Sub> subs_;  // by the client's id (as JSON text); strand only
   bool closing_ = false;             // strand only
+  bool close_sent_ = false;          // under mu_
+  websocket::close_reason close_why_;  // strand only
   bool finished_ = false;            // strand only
 
   std::mutex mu_;  // the send queue, shared with the bus threads

@@ -39,6 +39,10 @@ struct WsOptions {
   std::size_t max_message_bytes = 64 * 1024;  // a client's frame (reassembled); larger: close 1009
   std::size_t send_queue_messages = 4096;     // per connection
   std::size_t send_queue_bytes = 8 << 20;
+  // SO_SNDBUF of each connection (0: the kernel's autotuning, up to
+  // net.ipv4.tcp_wmem's max, a few MiB per slow client); bounds what a client
+  // that stopped reading holds in the kernel before its queue fills.
+  std::size_t socket_send_buffer = 0;
   bool conflate_marketdata = true;  // a full queue replaces a waiting market-data message of the same topic
   std::vector<std::string> allowed_origins;  // besides the daemon's own host and loopback; "*" allows all
   std::chrono::milliseconds auth_timeout{10'000};  // no principal yet: the auth frame is due by then
