@@ -96,9 +96,9 @@ OJson latency_json(const Latency& l) {
           {"max_ns", out(l.max)}};
 }
 
-enum Group : std::size_t { kBuses, kPriorityLanes, kFamilies, kEngines, kGroupCount };
-constexpr const char* kGroupTitles[] = {"BUSES", "PRIORITIES", "FAMILIES", "ENGINES"};
-constexpr const char* kGroupJson[] = {"buses", "priorities", "families", "engines"};
+enum Group : std::size_t { kBuses, kPriorityLanes, kFamilies, kEngines, kConsumerGroups, kGroupCount };
+constexpr const char* kGroupTitles[] = {"BUSES", "PRIORITIES", "FAMILIES", "ENGINES", "CONSUMER GROUPS (Redis)"};
+constexpr const char* kGroupJson[] = {"buses", "priorities", "families", "engines", "consumer_groups"};
 
 struct Row {
   std::string key;   // identity across snapshots: "<bus>/<family>", ...
@@ -180,6 +180,21 @@ std::array<std::vector<Row>, kGroupCount> rows_of(const Json& body) {
       r2.extra = {{"bus", bus}, {"family", family}, {"delivered", out(r2.counter)},
                   {"chain", r2.chain ? latency_json(*r2.chain) : OJson(nullptr)}};
       g[kFamilies].push_back(std::move(r2));
+    }
+    // Redis consumer groups: QUEUE is the lag (entries not yet delivered),
+    // DROPS what was trimmed before the group read it.
+    for (const auto& cg : b.value("groups", empty)) {
+      if (!cg.is_object()) continue;
+      Row r3;
+      r3.key = r3.name = r3.sort_name = bus + "/" + cg.value("group", "?");
+      r3.queue = num(cg, "lag");
+      r3.drops = num(cg, "lost");
+      const Num pending = num(cg, "pending");
+      r3.state = "pending " + (pending ? std::to_string(static_cast<long long>(*pending)) : std::string("-")) +
+                 (r3.queue ? "" : ", lag unknown");
+      r3.extra = {{"bus", bus}, {"group", cg.value("group", "")}, {"pending", out(pending)}, {"lag", out(r3.queue)},
+                  {"lost", out(r3.drops)}, {"consumers", out(num(cg, "consumers"))}};
+      g[kConsumerGroups].push_back(std::move(r3));
     }
   }
   const Json& engines = body.contains("engines") && body["engines"].is_array() ? body["engines"] : empty;

@@ -53,6 +53,16 @@ struct SubscriberStats {
   std::vector<FamilyStats> families;
 };
 
+// One consumer group on a Redis bus, summed over the streams it reads.
+struct GroupStats {
+  std::string group;
+  std::uint64_t streams = 0;
+  std::uint64_t consumers = 0;  // the most on any one stream
+  std::uint64_t pending = 0;    // delivered, not yet ACKed
+  std::int64_t lag = -1;        // entries not yet delivered to it; -1: Redis cannot tell
+  std::uint64_t lost = 0;       // trimmed (maxlen / max_age) before the group read them
+};
+
 struct BusStats {
   std::string name;      // "marketdata" / "engine"
   std::string backend;   // "inproc" / "redis"
@@ -66,6 +76,7 @@ struct BusStats {
   std::array<HistogramSnapshot, kPriorityCount> latency_ns_by_priority;
   std::vector<FamilyStats> families;  // by topic family, over all subscribers
   std::vector<SubscriberStats> subscribers;
+  std::vector<GroupStats> groups;  // Redis: every consumer group on the bus's streams
 };
 
 class Subscription {

@@ -37,6 +37,8 @@ struct RedisConfig {
   int backoff_max_ms = 5'000;
   int connect_timeout_ms = 1'000;
   int discover_ms = 1'000;                // how often wildcard families re-list streams
+  std::int64_t max_age_ms = 0;            // > 0: streams also trimmed by age (XTRIM MINID ~), beside maxlen
+  int monitor_ms = 1'000;                 // how often group lag, pending and losses are read (XINFO)
 };
 
 // Parses redis://[user:password@]host:port[/db][?key=value&...]. Throws

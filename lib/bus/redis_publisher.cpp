@@ -23,6 +23,7 @@ BusCore::BusCore(RedisConfig config, BusOptions options)
 
 void BusCore::start() {
   writer_ = std::thread([self = shared_from_this()] { self->writer_loop(); });
+  monitor_.start();
 }
 
 Status BusCore::publish(std::shared_ptr<Message>& msg) {
@@ -113,6 +114,7 @@ bool BusCore::drain(std::chrono::milliseconds timeout) {
 
 void BusCore::shutdown() {
   close();
+  monitor_.stop();
   std::vector<std::shared_ptr<RedisSub>> subs;
   {
     std::lock_guard lock(subs_mu_);
@@ -148,6 +150,7 @@ BusStats BusCore::stats() const {
   }
   totals.copy_to(out);
   out.state = std::string(to_string(worst));
+  out.groups = monitor_.groups();
   return out;
 }
 

@@ -1,8 +1,8 @@
 // The Redis bus's shared core: the publisher (publish() formats the XADD and
 // queues it; one writer thread pipelines the queue to Redis, high lanes first,
 // and holds it through an outage up to buffer_limit, resending what was not
-// confirmed) and the registry of the bus's subscribers (drain, shutdown,
-// stats). Private to lib/bus.
+// confirmed), the registry of the bus's subscribers (drain, shutdown,
+// stats) and the group monitor (redis_monitor.h). Private to lib/bus.
 #pragma once
 
 #include <atomic>
@@ -22,6 +22,7 @@
 #include "bus/redis_bus.h"
 #include "bus/redis_connection.h"
 #include "bus/redis_entry.h"
+#include "bus/redis_monitor.h"
 #include "core/id_generator.h"
 
 namespace nautilus::redis {
@@ -90,6 +91,7 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
   mutable std::mutex subs_mu_;
   std::vector<std::shared_ptr<RedisSub>> subs_;
   DeliveryTotals retired_;  // closed subscriptions
+  GroupMonitor monitor_{config_, options_.name};  // lag, pending, losses per group
 };
 
 }  // namespace nautilus::redis

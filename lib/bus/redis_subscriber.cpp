@@ -56,8 +56,27 @@ void RedisSub::add_stream(const std::string& key) {
 }
 
 bool RedisSub::create_group(const std::string& key) {
-  ReplyPtr r = conn_.command({"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM"});
+  // ENTRIESREAD (Redis 7): the group starts as having read what the stream
+  // holds, so its lag (XINFO GROUPS) counts only what came after, and the
+  // monitor can tell entries trimmed unread from a backlog. Without it Redis
+  // counts the whole stream's past as lag.
+  std::string entries_added = "0";
+  if (ReplyPtr info = conn_.command({"XINFO", "STREAM", key}); !info) {
+    return false;
+  } else if (info->type == REDIS_REPLY_ARRAY) {
+    for (std::size_t i = 0; i + 1 < info->elements; i += 2) {
+      if (as_view(info->element[i]) == "entries-added" && info->element[i + 1]->type == REDIS_REPLY_INTEGER) {
+        entries_added = std::to_string(info->element[i + 1]->integer);
+      }
+    }
+  }
+  ReplyPtr r = conn_.command({"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM", "ENTRIESREAD", entries_added});
   if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR && !is_error(r.get(), "BUSYGROUP") && !is_error(r.get(), "LOADING")) {
+    // A server before 7.0 knows no ENTRIESREAD: lag is then Redis's estimate.
+    r = conn_.command({"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM"});
+    if (!r) return false;
+  }
   if (is_error(r.get(), "LOADING")) {
     // Restarted server still reading its AOF: try again shortly.
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -65,6 +65,8 @@ void apply_param(RedisConfig& c, std::string_view key, std::string_view value, s
   else if (key == "backoff_max_ms") c.backoff_max_ms = i(1, 3'600'000);
   else if (key == "connect_timeout_ms") c.connect_timeout_ms = i(1, 600'000);
   else if (key == "discover_ms") c.discover_ms = i(1, 3'600'000);
+  else if (key == "max_age_ms") c.max_age_ms = parse_number<std::int64_t>(value, key, url, 1, 366LL * 86'400'000);
+  else if (key == "monitor_ms") c.monitor_ms = i(10, 3'600'000);
   else throw std::invalid_argument("unknown parameter '" + std::string(key) + "' in redis URL '" + std::string(url) + "'");
 }
 

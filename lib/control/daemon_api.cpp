@@ -173,6 +173,20 @@ void handle_subscribe(ApiContext& ctx, const HttpRequest& req, StreamWriter& out
   sub->cancel();
 }
 
+// Redis consumer groups (lag -1: Redis cannot tell, shown as null).
+nlohmann::json groups_json(const std::vector<GroupStats>& groups) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& g : groups) {
+    out.push_back({{"group", g.group},
+                   {"streams", g.streams},
+                   {"consumers", g.consumers},
+                   {"pending", g.pending},
+                   {"lag", g.lag < 0 ? nlohmann::json(nullptr) : nlohmann::json(g.lag)},
+                   {"lost", g.lost}});
+  }
+  return out;
+}
+
 nlohmann::json bus_json(Bus& b) {
   BusStats s = b.stats();
   std::uint64_t queue_depth = 0;
@@ -201,7 +215,7 @@ nlohmann::json bus_json(Bus& b) {
           {"delivered", s.delivered}, {"dropped", s.dropped}, {"rejected", s.rejected},
           {"decode_errors", s.decode_errors}, {"handler_errors", s.handler_errors}, {"queue_depth", queue_depth},
           {"latency", lat}, {"latency_all", latency_summary_json(all)}, {"families", families},
-          {"subscribers", subs}};
+          {"subscribers", subs}, {"groups", groups_json(s.groups)}};
 }
 
 nlohmann::json engines_json(EngineHost& host) {
@@ -429,6 +443,27 @@ std::string render_metrics(ApiContext& ctx, const ControlServer::Stats& server) 
   for (const auto& c : counters) {
     o << "# HELP " << c.name << " " << c.help << "\n# TYPE " << c.name << " counter\n";
     for (const auto& b : buses) o << c.name << "{bus=\"" << esc(b.name) << "\"} " << b.*(c.field) << "\n";
+  }
+  o << "# HELP nautilus_bus_group_pending Entries delivered to a Redis consumer group and not yet acknowledged.\n"
+       "# TYPE nautilus_bus_group_pending gauge\n";
+  for (const auto& b : buses) {
+    for (const auto& g : b.groups) {
+      o << "nautilus_bus_group_pending{bus=\"" << esc(b.name) << "\",group=\"" << esc(g.group) << "\"} " << g.pending << "\n";
+    }
+  }
+  o << "# HELP nautilus_bus_group_lag Entries not yet delivered to a Redis consumer group (absent: Redis cannot tell).\n"
+       "# TYPE nautilus_bus_group_lag gauge\n";
+  for (const auto& b : buses) {
+    for (const auto& g : b.groups) {
+      if (g.lag >= 0) o << "nautilus_bus_group_lag{bus=\"" << esc(b.name) << "\",group=\"" << esc(g.group) << "\"} " << g.lag << "\n";
+    }
+  }
+  o << "# HELP nautilus_bus_group_lost_total Entries trimmed (maxlen, max_age_ms) before a Redis consumer group read them.\n"
+       "# TYPE nautilus_bus_group_lost_total counter\n";
+  for (const auto& b : buses) {
+    for (const auto& g : b.groups) {
+      o << "nautilus_bus_group_lost_total{bus=\"" << esc(b.name) << "\",group=\"" << esc(g.group) << "\"} " << g.lost << "\n";
+    }
   }
   o << "# HELP nautilus_bus_subscribers Live subscriptions.\n# TYPE nautilus_bus_subscribers gauge\n";
   for (const auto& b : buses) o << "nautilus_bus_subscribers{bus=\"" << esc(b.name) << "\"} " << b.subscribers.size() << "\n";

@@ -117,6 +117,20 @@ TEST_CASE("two daemons on one Redis: both listed, load shared, kill -9 loses no 
   // batch at most, never a second copy of the whole flood.
   CHECK(total - distinct < static_cast<std::size_t>(kOrders) / 2);
 
+  // The survivor shows risk's consumer group for orders on `top` (as on
+  // /api/v1/stats and /metrics), caught up: nothing pending, no lag, no loss.
+  CHECK(eventually([&] {
+    auto r = b.cli("--json top --once --interval 1");
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (r.rc != 0 || !j.is_object() || !j.contains("consumer_groups")) return false;
+    for (const auto& g : j["consumer_groups"]) {
+      if (g.value("group", "") == "risk:strategy.order.*") {
+        return g.value("pending", -1) == 0 && g.value("lag", -1) == 0 && g.value("lost", -1) == 0;
+      }
+    }
+    return false;
+  }, std::chrono::seconds(30)));
+
   // The dead daemon drops out of the list when its key expires.
   CHECK(eventually([&] { return daemons_listed(b) == 1; }, std::chrono::seconds(30)));
   sub->cancel();
