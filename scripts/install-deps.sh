@@ -9,7 +9,7 @@ packages=(
   libhiredis-dev libtomlplusplus-dev libsystemd-dev libcurl4-openssl-dev
   libboost-dev libconcurrentqueue-dev libssl-dev openssl
   redis-server redis-tools nats-server libnats-dev
-  python3-redis
+  python3-redis python3-websockets
   man-db groff-base bash-completion zsh fish jq linux-perf systemd
   prometheus
   libsqlite3-dev sqlite3 libpq-dev postgresql-15

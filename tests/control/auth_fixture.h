@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,9 +69,10 @@ struct AuthServer {
   std::string url;       // http://127.0.0.1:PORT
   std::string sock_path;
 
-  // `tune` adjusts the server options before the server is made.
+  // `tune` adjusts the server options before the server is made;
+  // `before_start` adds routes and engines before the server starts.
   template <class Tune>
-  explicit AuthServer(Tune tune, AuthOptions ao = {}) {
+  explicit AuthServer(Tune tune, AuthOptions ao = {}, std::function<void(AuthServer&)> before_start = {}) {
     char tmpl[] = "/tmp/nautilus-auth-XXXXXX";
     state_dir = mkdtemp(tmpl);
     registry.add({"quiet", "does nothing", [] { return std::make_unique<QuietEngine>(); }});
@@ -94,6 +96,7 @@ struct AuthServer {
     sock_path = state_dir + "/ctl.sock";
     server->listen(parse_endpoint("unix:" + sock_path));
     install_api_routes(*server, *ctx);
+    if (before_start) before_start(*this);
     server->start();
   }
   AuthServer() : AuthServer([](ServerOptions&) {}) {}

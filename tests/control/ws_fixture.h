@@ -19,63 +19,30 @@
 
 namespace nautilus::control::testing {
 
-struct WsServer {
-  SimulatedClock clock{1'700'000'000'000'000'000};
-  std::unique_ptr<Router> router = Router::from_urls("inproc://", "inproc://");
-  EngineRegistry registry;
-  std::unique_ptr<EngineHost> host;
-  std::unique_ptr<ApiContext> ctx;
-  std::shared_ptr<Authenticator> auth;
-  std::shared_ptr<WsLink> link = std::make_shared<WsLink>();
-  std::unique_ptr<ControlServer> server;
-  LogCapture log;
-  std::string state_dir;
+// AuthServer (the daemon's routes, admin token + JWT key) with /ws and the
+// websocket engine added before the server starts.
+struct WsServer : AuthServer {
+  std::shared_ptr<WsLink> link;
   Endpoint endpoint;  // the TCP listener
-  std::string url;    // http://127.0.0.1:PORT
 
   // `ws_config`: the [engines.websocket] section; `tune` adjusts the server
-  // options; `ao` the authenticator's (admin token and JWT key are set here).
+  // options; `ao` the authenticator's (admin token and JWT key are set).
   template <class Tune>
-  WsServer(nlohmann::json ws_config, Tune tune, AuthOptions ao = {}) {
-    char tmpl[] = "/tmp/nautilus-ws-XXXXXX";
-    state_dir = mkdtemp(tmpl);
-    register_websocket_engine(registry, link);
-    host = std::make_unique<EngineHost>(*router, clock, registry);
-    host->add({"websocket", "websocket", std::move(ws_config), true});
-    ao.admin_token = kAdminToken;
-    ao.jwt_key = std::string(kJwtKey);
-    ao.state_dir = state_dir;
-    auth = std::make_shared<Authenticator>(ao);
-    ctx.reset(new ApiContext{*router, *host, clock, nullptr, {}, false});
-    ctx->daemon_info = [] { return nlohmann::json{{"name", "test"}, {"uptime_s", 1.0}}; };
-    ctx->auth = auth.get();
-    ServerOptions so;
-    so.auth = auth;
-    so.clock = &clock;
-    so.log = log.sink();
-    tune(so);
-    server = std::make_unique<ControlServer>(so);
-    endpoint = server->listen(parse_endpoint("127.0.0.1:0"));
-    url = "http://" + endpoint.to_string();
-    install_api_routes(*server, *ctx);
-    install_websocket_routes(*server, link, auth);
-    host->start_all();  // after the routes: the engine takes the link's authenticator
-    server->start();
-  }
+  WsServer(nlohmann::json ws_config, Tune tune, AuthOptions ao = {},
+           std::shared_ptr<WsLink> shared = std::make_shared<WsLink>())
+      : AuthServer(tune, std::move(ao),
+                   [shared, ws_config](AuthServer& s) {
+                     register_websocket_engine(s.registry, shared);
+                     install_websocket_routes(*s.server, shared, s.auth);
+                     s.host->add({"websocket", "websocket", ws_config, true});
+                     s.host->start("websocket");  // after the routes: it takes the link's authenticator
+                   }),
+        link(std::move(shared)),
+        endpoint(parse_endpoint(url.substr(std::string_view("http://").size()))) {}
   explicit WsServer(nlohmann::json ws_config = nlohmann::json::object())
       : WsServer(std::move(ws_config), [](ServerOptions&) {}) {}
-  ~WsServer() {
-    server->stop(std::chrono::milliseconds(2000));
-    host->stop_all();
-    std::string cmd = "rm -rf '" + state_dir + "'";
-    (void)!std::system(cmd.c_str());
-  }
 
   WsStats stats() const { return link->gateway()->stats(); }
-  std::string token(Role role, TokenRequest tr = {}) {
-    tr.role = role;
-    return auth->issue(tr, clock.now_ns() / 1'000'000'000)["token"].get<std::string>();
-  }
   // Publishes on the engine bus: topic, a trading_signal with payload {"seq": seq}.
   void publish(const std::string& topic, int seq, BusKind bus = BusKind::kEngine, Priority p = Priority::kNormal,
                std::string pad = {}) {
