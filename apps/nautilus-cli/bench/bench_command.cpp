@@ -73,6 +73,7 @@ void add_engines_bench_command(CLI::App& bench, GlobalOptions& global);  // engi
 void add_tick_to_fill_command(CLI::App& bench, GlobalOptions& global);  // tick_to_fill.cpp
 void add_store_bench_command(CLI::App& bench, GlobalOptions& global);  // store_bench.cpp
 void add_backtest_bench_command(CLI::App& bench, GlobalOptions& global);  // backtest_bench.cpp
+void add_ws_bench_command(CLI::App& bench, GlobalOptions& global);  // ws_bench.cpp
 
 void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   auto* bench = app.add_subcommand("bench", "Measure the buses: throughput, latency, flash-crash");
@@ -110,6 +111,7 @@ void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   add_tick_to_fill_command(*bench, global);
   add_store_bench_command(*bench, global);
   add_backtest_bench_command(*bench, global);
+  add_ws_bench_command(*bench, global);
 }
 
 }  // namespace nautilus::cli
