@@ -19,7 +19,7 @@ _nautilus_subcommands() {
     portfolio) echo "show positions pnl optimize rebalance" ;;
     strategy) echo "list stop resume" ;;
     token) echo "create list revoke" ;;
-    bench) echo "throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub" ;;
+    bench) echo "throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub ws" ;;
   esac
 }
 
@@ -37,6 +37,7 @@ _nautilus_options() {
     "bench tick-to-fill") echo "--symbols --duration --tick-rate --background --bar-ms" ;;
     "bench store") echo "--rows --batch --postgres --dir --rate --seconds" ;;
     "bench backtest") echo "--events --symbols --rate" ;;
+    "bench ws") echo "--clients --rate --duration --fanout --size --ws-threads --daemon" ;;
     "data sources") echo "--probe" ;;
     "data history") echo "-t --type --from --to --limit --csv" ;;
     events) echo "--topic --since --from --to --limit" ;;

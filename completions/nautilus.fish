@@ -94,7 +94,7 @@ complete -c nautilus -n '__nautilus_arg_at risk 0' -a 'check state halt resume'
 complete -c nautilus -n '__nautilus_arg_at portfolio 0' -a 'show positions pnl optimize rebalance'
 complete -c nautilus -n '__nautilus_arg_at strategy 0' -a 'list stop resume'
 complete -c nautilus -n '__nautilus_arg_at token 0' -a 'create list revoke'
-complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub'
+complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub ws'
 
 # Positional arguments.
 for c in status start stop restart command
@@ -217,6 +217,15 @@ complete -c nautilus -n '__nautilus_is token create' -l deny-subscribe -x -d 'To
 complete -c nautilus -n '__nautilus_is top' -l interval -x -d 'Seconds between polls'
 complete -c nautilus -n '__nautilus_is top' -l once -d 'One snapshot, then exit'
 complete -c nautilus -n '__nautilus_is top' -l sort -x -a 'rate p50 p90 p99 p999 max queue drops errors name' -d 'Order within each group'
+
+# bench ws
+complete -c nautilus -n '__nautilus_is bench ws' -l clients -x -d 'WebSocket connections'
+complete -c nautilus -n '__nautilus_is bench ws' -l rate -x -d 'Messages published per second'
+complete -c nautilus -n '__nautilus_is bench ws' -l duration -x -d 'Seconds to publish for'
+complete -c nautilus -n '__nautilus_is bench ws' -l fanout -x -d 'Clients per topic'
+complete -c nautilus -n '__nautilus_is bench ws' -l size -x -d 'Payload bytes'
+complete -c nautilus -n '__nautilus_is bench ws' -l ws-threads -x -d "The started daemon's websocket threads"
+complete -c nautilus -n '__nautilus_is bench ws' -l daemon -r -F -d 'nautilusd to start'
 
 # bench tick-to-fill / store / backtest
 complete -c nautilus -n '__nautilus_is bench tick-to-fill' -l symbols -x -d 'Symbols traded'
