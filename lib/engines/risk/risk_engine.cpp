@@ -138,6 +138,8 @@ class RiskEngine final : public Engine {
     if (!settings.problems.empty()) throw std::invalid_argument(join_problems(settings.problems));
     const Topics topics = settings.topics;
     RiskConfig config = std::move(settings.config);
+    // Before the first subscribe: on Redis a backlog can be delivered at once.
+    clock_ = &ctx.clock;
     {
       std::lock_guard lock(mu_);
       manager_ = std::make_unique<RiskManager>(std::move(config));
@@ -150,7 +152,6 @@ class RiskEngine final : public Engine {
     for (const auto* list : {&topics.vpin, &topics.positions, &topics.fills, &topics.margin, &topics.orders}) {
       for (const auto& p : *list) subscribe(BusKind::kEngine, p, [this](const Message& m) { on_engine_message(m); });
     }
-    clock_ = &ctx.clock;
     timer_.start(ctx.clock, kTickNs, [this] { tick(); });
   }
 
