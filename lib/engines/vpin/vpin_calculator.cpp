@@ -110,11 +110,19 @@ nlohmann::json VpinConfig::to_json() const {
           {"vpin_floor", vpin_floor}};
 }
 
-VpinCalculator::VpinCalculator(VpinConfig config) : config_(config), bucket_volume_(config.effective_bucket_volume()) {
-  auto errors = config_.validate();
+namespace {
+const VpinConfig& checked(const VpinConfig& c) {
+  auto errors = c.validate();
   if (!errors.empty()) throw std::invalid_argument("invalid vpin config: " + errors.front());
-  sorted_history_.reserve(static_cast<std::size_t>(std::min(config_.cdf_window, 1 << 16)) + 1);
+  return c;
 }
+}  // namespace
+
+VpinCalculator::VpinCalculator(VpinConfig config)
+    : config_(checked(config)),
+      bucket_volume_(config.effective_bucket_volume()),
+      price_changes_(static_cast<std::size_t>(config.sigma_window)),
+      vpin_history_(static_cast<std::size_t>(config.cdf_window)) {}
 
 namespace {
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
@@ -150,15 +158,11 @@ void VpinCalculator::flush(std::int64_t now_ns, std::vector<VpinBucket>& out) {
   if (bar_open_ && now_ns >= (bar_index_ + 1) * config_.bar_ns) close_bar(out);
 }
 
+// Running moments (rolling_window.h): O(1) a bar, where a pass over the
+// window's ΔPs (or, with sigma_window = 0, over every bar so far) grew with it.
 std::optional<double> VpinCalculator::sigma() const {
-  const std::size_t n = price_changes_.size();
-  if (n < static_cast<std::size_t>(config_.min_sigma_samples)) return std::nullopt;
-  // Two-pass sample variance: exact enough that an independent implementation
-  // agrees to 1e-12, and cheap at one bar per minute.
-  const double mean = std::accumulate(price_changes_.begin(), price_changes_.end(), 0.0) / static_cast<double>(n);
-  double ss = 0.0;
-  for (double d : price_changes_) ss += (d - mean) * (d - mean);
-  return std::sqrt(ss / static_cast<double>(n - 1));
+  if (price_changes_.count() < static_cast<std::size_t>(config_.min_sigma_samples)) return std::nullopt;
+  return std::sqrt(*price_changes_.sample_variance());
 }
 
 double VpinCalculator::buy_fraction(double dp) const {
@@ -181,12 +185,7 @@ void VpinCalculator::close_bar(std::vector<VpinBucket>& out) {
   }
   prev_close_ = bar_close_;
   fill_buckets(bar_volume_, fraction, out);
-  if (dp) {
-    price_changes_.push_back(*dp);
-    if (config_.sigma_window > 0 && price_changes_.size() > static_cast<std::size_t>(config_.sigma_window)) {
-      price_changes_.pop_front();
-    }
-  }
+  if (dp) price_changes_.push(*dp);
 }
 
 void VpinCalculator::fill_buckets(double volume, double fraction, std::vector<VpinBucket>& out) {
@@ -225,8 +224,7 @@ void VpinCalculator::complete_bucket(std::vector<VpinBucket>& out) {
     const double v = sum / (static_cast<double>(n) * bucket_volume_);
     b.vpin = v;
     if (vpin_history_.size() >= static_cast<std::size_t>(config_.min_cdf_samples)) {
-      const auto below = std::upper_bound(sorted_history_.begin(), sorted_history_.end(), v) - sorted_history_.begin();
-      b.cdf = static_cast<double>(below) / static_cast<double>(sorted_history_.size());
+      b.cdf = static_cast<double>(vpin_history_.count_at_most(v)) / static_cast<double>(vpin_history_.size());
       const bool hot = *b.cdf >= config_.cdf_threshold && v >= config_.vpin_floor;
       hot_run_ = hot ? hot_run_ + 1 : 0;
       const bool warmed_up = b.index >= static_cast<std::uint64_t>(config_.warmup_buckets);
@@ -240,25 +238,11 @@ void VpinCalculator::complete_bucket(std::vector<VpinBucket>& out) {
       hot_run_ = 0;
     }
     b.hot_run = hot_run_;
-    remember_vpin(v);
+    vpin_history_.push(v);
     last_vpin_ = b.vpin;
     last_cdf_ = b.cdf;
   }
   out.push_back(b);
-}
-
-// The history in arrival order (to know which value leaves) and sorted (the
-// CDF is a rank: a binary search, not a pass over cdf_window values on every
-// bucket). Insert and erase move at most the window's doubles, with no
-// allocation once the window is full.
-void VpinCalculator::remember_vpin(double v) {
-  vpin_history_.push_back(v);
-  sorted_history_.insert(std::upper_bound(sorted_history_.begin(), sorted_history_.end(), v), v);
-  if (vpin_history_.size() > static_cast<std::size_t>(config_.cdf_window)) {
-    const double oldest = vpin_history_.front();
-    vpin_history_.pop_front();
-    sorted_history_.erase(std::lower_bound(sorted_history_.begin(), sorted_history_.end(), oldest));
-  }
 }
 
 VpinSnapshot VpinCalculator::snapshot() const {

@@ -66,6 +66,7 @@
 
 #include "core/status.h"
 #include "engines/config_reader.h"
+#include "engines/vpin/rolling_window.h"
 
 namespace nautilus::vpin {
 
@@ -154,7 +155,6 @@ class VpinCalculator {
   double buy_fraction(double dp) const;
   void fill_buckets(double volume, double buy_fraction, std::vector<VpinBucket>& out);
   void complete_bucket(std::vector<VpinBucket>& out);
-  void remember_vpin(double v);
 
   VpinConfig config_;
   double bucket_volume_;
@@ -166,14 +166,13 @@ class VpinCalculator {
   double bar_close_ = 0.0;
   std::int64_t bar_last_ns_ = 0;
   std::optional<double> prev_close_;
-  std::deque<double> price_changes_;  // past ΔPs (bounded by sigma_window if > 0)
+  RollingMoments price_changes_;  // past ΔPs (the last sigma_window if > 0), for σ_ΔP
   // open bucket
   double fill_ = 0.0;
   double buy_ = 0.0;
   double sell_ = 0.0;
   std::deque<double> imbalances_;  // |V_S − V_B| of the last n buckets
-  std::deque<double> vpin_history_;    // the last cdf_window VPINs, oldest first
-  std::vector<double> sorted_history_;  // the same values, ascending
+  RollingRank vpin_history_;  // the last cdf_window VPINs, for CDF(VPIN)
   std::optional<double> last_vpin_;
   std::optional<double> last_cdf_;
   bool armed_ = true;
