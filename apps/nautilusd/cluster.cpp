@@ -16,7 +16,7 @@ constexpr std::chrono::milliseconds kPresenceTtl{6000};
 
 ClusterMembership::ClusterMembership(const std::string& engine_bus_url, std::function<nlohmann::json()> describe_self)
     : instance_(default_instance_id()), describe_self_(std::move(describe_self)) {
-  if (engine_bus_url.rfind("redis://", 0) == 0) {
+  if (engine_bus_url.rfind("redis://", 0) == 0 || engine_bus_url.rfind("redis+cluster://", 0) == 0) {
     redis_ = std::make_unique<RedisConfig>(parse_redis_url(engine_bus_url));
     presence_ = std::make_unique<DaemonPresence>(*redis_, instance_, kPresenceTtl, [this] { return entry().dump(); });
   }

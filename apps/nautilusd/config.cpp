@@ -86,8 +86,11 @@ class Checker {
 };
 
 void check_bus_url(Checker& c, const toml::node* n, const std::string& where, const std::string& url) {
-  if (url.empty() || url == "inproc" || url.starts_with("inproc://") || url.starts_with("redis://")) return;
-  c.error(n, where, "unknown bus URL '" + url + "' (expected inproc:// or redis://host:port)");
+  if (url.empty() || url == "inproc" || url.starts_with("inproc://") || url.starts_with("redis://") ||
+      url.starts_with("redis+cluster://")) {
+    return;
+  }
+  c.error(n, where, "unknown bus URL '" + url + "' (expected inproc://, redis://host:port or redis+cluster://host:port,...)");
 }
 
 }  // namespace

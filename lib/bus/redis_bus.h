@@ -8,14 +8,20 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "bus/bus.h"
 
 namespace nautilus {
 
 struct RedisConfig {
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";  // the server; on a cluster the first seed node
   int port = 6379;
+  // redis+cluster://: a Redis Cluster, reached through these seed nodes (host
+  // and port above are the first); keys are routed by hash slot.
+  bool cluster = false;
+  std::vector<std::pair<std::string, int>> seeds;
   std::string user;      // empty: AUTH with the password only (or none)
   std::string password;  // empty: no AUTH
   int db = 0;
@@ -39,10 +45,14 @@ struct RedisConfig {
   int discover_ms = 1'000;                // how often wildcard families re-list streams
   std::int64_t max_age_ms = 0;            // > 0: streams also trimmed by age (XTRIM MINID ~), beside maxlen
   int monitor_ms = 1'000;                 // how often group lag, pending and losses are read (XINFO)
+  int wait_replicas = 0;                  // > 0: a write counts once this many replicas have it (WAIT)
+  int wait_timeout_ms = 1'000;            // WAIT's timeout; not met: the entries are sent again
 };
 
-// Parses redis://[user:password@]host:port[/db][?key=value&...]. Throws
-// std::invalid_argument for anything malformed or unknown.
+// Parses redis://[user:password@]host:port[/db][?key=value&...] and
+// redis+cluster://[user:password@]host:port[,host:port...][?key=value&...]
+// (no /db: a cluster has only db 0). Throws std::invalid_argument for anything
+// malformed or unknown.
 RedisConfig parse_redis_url(std::string_view url);
 
 // Delay before reconnect attempt `attempt` (1-based): backoff_ms * 2^(attempt-1),

@@ -75,7 +75,14 @@ void ReplyDeleter::operator()(redisReply* r) const {
 }
 
 Connection::Connection(const RedisConfig& config, std::string client_name)
-    : config_(config), client_name_(std::move(client_name)), arena_(std::make_unique<ReplyArena>()) {}
+    : Connection(config, std::move(client_name), config.host, config.port) {}
+
+Connection::Connection(const RedisConfig& config, std::string client_name, std::string host, int port)
+    : config_(config),
+      client_name_(std::move(client_name)),
+      host_(std::move(host)),
+      port_(port),
+      arena_(std::make_unique<ReplyArena>()) {}
 
 Connection::~Connection() { close(); }
 
@@ -89,7 +96,7 @@ timeval to_timeval(int ms) {
 }  // namespace
 
 bool Connection::connect_once() {
-  redisContext* c = redisConnectWithTimeout(config_.host.c_str(), config_.port,
+  redisContext* c = redisConnectWithTimeout(host_.c_str(), port_,
                                             to_timeval(config_.connect_timeout_ms));
   auto fail = [&](std::string why) {
     set_error(std::move(why));
@@ -97,7 +104,7 @@ bool Connection::connect_once() {
     return false;
   };
   if (!c) return fail("out of memory");
-  if (c->err) return fail(std::string("connect ") + config_.host + ":" + std::to_string(config_.port) + ": " + c->errstr);
+  if (c->err) return fail(std::string("connect ") + host_ + ":" + std::to_string(port_) + ": " + c->errstr);
   // Reads may block for block_ms inside XREADGROUP; anything much longer than
   // that means the server is gone without a FIN.
   redisSetTimeout(c, to_timeval(std::max(config_.block_ms, 0) + 5000));
@@ -145,6 +152,11 @@ bool Connection::reconnect(const std::atomic<bool>& stop) {
     }
     if (stop.load(std::memory_order_acquire)) return false;
   }
+  return connect_now();
+}
+
+bool Connection::connect_now() {
+  if (ctx_) return true;
   if (state() != ConnState::kError) {
     state_.store(ever_connected_ ? ConnState::kReconnecting : ConnState::kConnecting, std::memory_order_release);
   }

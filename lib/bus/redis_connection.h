@@ -41,6 +41,8 @@ bool is_transient(const redisReply* r);
 class Connection {
  public:
   Connection(const RedisConfig& config, std::string client_name);
+  // To one node of a cluster rather than config.host:port.
+  Connection(const RedisConfig& config, std::string client_name, std::string host, int port);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -54,6 +56,12 @@ class Connection {
   // After `attempts` consecutive failures the state is ERROR; attempts go on at
   // the maximum delay and a success returns to CONNECTED.
   bool reconnect(const std::atomic<bool>& stop);
+  // One attempt now, without the backoff delay (a cluster node found in the
+  // slot map; the caller paces its attempts).
+  bool connect_now();
+  int failures() const { return failures_; }  // consecutive failed attempts
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
 
   // nullptr when the connection broke (it is then closed and must reconnect).
   ReplyPtr command(const std::vector<std::string_view>& args);
@@ -69,6 +77,8 @@ class Connection {
 
   const RedisConfig& config_;
   std::string client_name_;
+  std::string host_;
+  int port_;
   std::unique_ptr<ReplyArena> arena_;
   redisContext* ctx_ = nullptr;
   std::atomic<ConnState> state_{ConnState::kDisconnected};

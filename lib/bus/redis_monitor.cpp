@@ -8,6 +8,7 @@
 
 #include "bus/redis_connection.h"
 #include "bus/redis_layout.h"
+#include "bus/redis_nodes.h"
 #include "core/clock.h"
 
 namespace nautilus::redis {
@@ -69,19 +70,20 @@ std::vector<GroupStats> GroupMonitor::groups() const {
 
 void GroupMonitor::run() {
   pthread_setname_np(pthread_self(), "redis-monitor");
-  Connection conn(config_, "nautilus:" + bus_ + ":monitor");
+  NodeSet nodes(config_, "nautilus:" + bus_ + ":monitor");
+  const std::string registry = registry_key(config_, bus_);
   while (!stop_.load()) {
-    if (conn.connected() || conn.reconnect(stop_)) {
+    if (nodes.ready() || nodes.ensure(stop_)) {
       std::map<std::string, GroupStats> by_group;
-      ReplyPtr keys = conn.command({"SMEMBERS", registry_key(config_, bus_)});
+      ReplyPtr keys = nodes.command(registry, {"SMEMBERS", registry});
       for (std::size_t k = 0; keys && keys->type == REDIS_REPLY_ARRAY && k < keys->elements; ++k) {
         const std::string key(as_view(keys->element[k]));
         if (config_.max_age_ms > 0) {
           const std::int64_t min_ms = wall_now_ns() / 1'000'000 - config_.max_age_ms;
-          if (min_ms > 0) conn.command({"XTRIM", key, "MINID", "~", std::to_string(min_ms)});
+          if (min_ms > 0) nodes.command(key, {"XTRIM", key, "MINID", "~", std::to_string(min_ms)});
         }
-        ReplyPtr info = conn.command({"XINFO", "STREAM", key});
-        ReplyPtr groups = conn.command({"XINFO", "GROUPS", key});
+        ReplyPtr info = nodes.command(key, {"XINFO", "STREAM", key});
+        ReplyPtr groups = nodes.command(key, {"XINFO", "GROUPS", key});
         if (!info || !groups || groups->type != REDIS_REPLY_ARRAY) continue;
         const std::int64_t length = integer(field(info.get(), "length")).value_or(0);
         const auto last_generated = stream_id(as_view(field(info.get(), "last-generated-id")));
@@ -131,7 +133,7 @@ void GroupMonitor::run() {
     std::unique_lock lock(wake_mu_);
     wake_.wait_for(lock, std::chrono::milliseconds(config_.monitor_ms), [this] { return stop_.load(); });
   }
-  conn.close();
+  nodes.close();
 }
 
 }  // namespace nautilus::redis

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "bus/redis_connection.h"
+#include "bus/redis_nodes.h"
 
 namespace nautilus {
 
@@ -50,14 +51,14 @@ void DaemonPresence::stop() {
 
 void DaemonPresence::run() {
   pthread_setname_np(pthread_self(), "presence");
-  redis::Connection conn(config_, "nautilus:presence:" + instance_);
+  redis::NodeSet nodes(config_, "nautilus:presence:" + instance_);
   const std::string k = key();
   const std::string ttl_ms = std::to_string(ttl_.count());
   const auto every = ttl_ / 3;
   while (!stop_.load()) {
-    if (conn.connected() || conn.reconnect(stop_)) {
+    if (nodes.ready() || nodes.ensure(stop_)) {
       const std::string text = describe_();
-      redis::ReplyPtr r = conn.command({"SET", k, text, "PX", ttl_ms});
+      redis::ReplyPtr r = nodes.command(k, {"SET", k, text, "PX", ttl_ms});
       if (r && r->type == REDIS_REPLY_ERROR) {
         redis::log_limited("presence", "SET " + k + ": " + std::string(redis::as_view(r.get())));
       }
@@ -66,40 +67,43 @@ void DaemonPresence::run() {
     cv_.wait_for(lock, every, [this] { return stop_.load(); });
   }
   // A clean exit leaves at once; a killed daemon's key expires after ttl.
-  if (conn.connected()) conn.command({"DEL", k});
-  conn.close();
+  if (nodes.ready()) nodes.command(k, {"DEL", k});
+  nodes.close();
 }
 
 std::vector<std::string> DaemonPresence::list(const RedisConfig& config) {
-  redis::Connection conn(config, "nautilus:presence:list");
+  redis::NodeSet nodes(config, "nautilus:presence:list");
   std::atomic<bool> no_stop{false};
-  if (!conn.reconnect(no_stop)) {
+  if (!nodes.ensure(no_stop)) {
     throw std::runtime_error("redis at " + config.host + ":" + std::to_string(config.port) +
-                             " unreachable: " + conn.last_error());
+                             " unreachable: " + nodes.last_error());
   }
+  // On a cluster the keys spread over the masters: each is scanned.
   std::vector<std::string> keys;
-  std::string cursor = "0";
   const std::string match = presence_prefix(config) + "*";
-  do {
-    redis::ReplyPtr r = conn.command({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-      throw std::runtime_error("redis SCAN failed: " + (r ? std::string(redis::as_view(r.get())) : conn.last_error()));
-    }
-    cursor = std::string(redis::as_view(r->element[0]));
-    const redisReply* batch = r->element[1];
-    for (std::size_t i = 0; batch->type == REDIS_REPLY_ARRAY && i < batch->elements; ++i) {
-      keys.emplace_back(redis::as_view(batch->element[i]));
-    }
-  } while (cursor != "0");
+  for (redis::Connection* conn : nodes.masters()) {
+    std::string cursor = "0";
+    do {
+      redis::ReplyPtr r = conn->command({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
+      if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        throw std::runtime_error("redis SCAN failed: " + (r ? std::string(redis::as_view(r.get())) : conn->last_error()));
+      }
+      cursor = std::string(redis::as_view(r->element[0]));
+      const redisReply* batch = r->element[1];
+      for (std::size_t i = 0; batch->type == REDIS_REPLY_ARRAY && i < batch->elements; ++i) {
+        keys.emplace_back(redis::as_view(batch->element[i]));
+      }
+    } while (cursor != "0");
+  }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   std::vector<std::string> out;
   for (const auto& k : keys) {
-    redis::ReplyPtr r = conn.command({"GET", k});
-    if (!r) throw std::runtime_error("redis GET failed: " + conn.last_error());
+    redis::ReplyPtr r = nodes.command(k, {"GET", k});
+    if (!r) throw std::runtime_error("redis GET failed: " + nodes.last_error());
     if (r->type == REDIS_REPLY_STRING) out.emplace_back(redis::as_view(r.get()));  // nil: expired meanwhile
   }
-  conn.close();
+  nodes.close();
   return out;
 }
 

@@ -16,7 +16,7 @@ BusCore::BusCore(RedisConfig config, BusOptions options)
       options_(std::move(options)),
       clock_(options_.clock ? *options_.clock : live_clock()),
       ids_(clock_, options_.node_id),
-      writer_conn_(config_, "nautilus:" + options_.name + ":writer") {
+      writer_nodes_(config_, "nautilus:" + options_.name + ":writer") {
   maxlen_text_ = std::to_string(config_.maxlen);
   registry_key_ = registry_key(config_, options_.name);
 }
@@ -35,7 +35,7 @@ Status BusCore::publish(std::shared_ptr<Message>& msg) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     return s;
   }
-  if (writer_conn_.state() == ConnState::kError) {
+  if (writer_nodes_.state() == ConnState::kError) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     return Status(StatusCode::kUnavailable, unavailable_text("in ERROR state"));
   }
@@ -54,7 +54,7 @@ Status BusCore::publish(std::shared_ptr<Message>& msg) {
         rejected_.fetch_add(1, std::memory_order_relaxed);
         return Status(StatusCode::kClosed, "bus '" + options_.name + "' is closed");
       }
-      if (writer_conn_.state() != ConnState::kConnected) {
+      if (writer_nodes_.state() != ConnState::kConnected) {
         rejected_.fetch_add(1, std::memory_order_relaxed);
         return Status(StatusCode::kUnavailable,
                       unavailable_text("outage buffer full (" + std::to_string(queued_) + " messages)"));
@@ -136,7 +136,7 @@ BusStats BusCore::stats() const {
   BusStats out;
   out.name = options_.name;
   out.backend = "redis";
-  ConnState worst = writer_conn_.state();
+  ConnState worst = writer_nodes_.state();
   out.published = published_.load(std::memory_order_relaxed);
   out.rejected = rejected_.load(std::memory_order_relaxed) + write_errors_.load(std::memory_order_relaxed);
   out.decode_errors = decode_errors_shared_.load(std::memory_order_relaxed);
@@ -157,20 +157,46 @@ BusStats BusCore::stats() const {
 std::string BusCore::unavailable_text(const std::string& why) const {
   return "redis bus '" + options_.name + "' at " + config_.host + ":" + std::to_string(config_.port) +
          " unavailable: " + why + [&] {
-           std::string e = writer_conn_.last_error();
+           std::string e = writer_nodes_.last_error();
            return e.empty() ? e : "; last error: " + e;
          }();
 }
 
+namespace {
+
+// Per connection of one pipelined batch: once an entry on it must be retried,
+// every later entry on it is retried too (one stream lives on one node, so
+// its order holds).
+struct BatchConn {
+  Connection* conn;
+  bool retry_rest;
+};
+
+bool& retry_rest_of(std::vector<BatchConn>& conns, Connection* c) {
+  for (auto& b : conns) {
+    if (b.conn == c) return b.retry_rest;
+  }
+  conns.push_back({c, false});
+  return conns.back().retry_rest;
+}
+
+}  // namespace
+
 void BusCore::writer_loop() {
   pthread_setname_np(pthread_self(), "redis-writer");
   std::vector<EncodedEntry> inflight;
-  std::vector<bool> sadd;  // per inflight entry: an SADD precedes its XADD
+  std::vector<Connection*> route;   // per inflight entry: its node (nullptr: unreachable now)
+  std::vector<Connection*> sadd;    // per inflight entry: where an SADD precedes its XADD, or nullptr
+  std::vector<bool> retry;          // per inflight entry: not confirmed, goes back to the queue
+  std::vector<BatchConn> batch_conns;
+  std::vector<std::pair<std::size_t, Redirect>> asks;  // entries a migrating slot sent elsewhere
+  const std::string wait_replicas = std::to_string(config_.wait_replicas);
+  const std::string wait_timeout = std::to_string(config_.wait_timeout_ms);
   for (;;) {
     bool stopping = writer_stop_.load(std::memory_order_acquire);
-    if (!writer_conn_.connected()) {
+    if (!writer_nodes_.ready()) {
       if (stopping) break;
-      if (writer_conn_.reconnect(writer_stop_)) known_keys_.clear();
+      if (writer_nodes_.ensure(writer_stop_)) known_keys_.clear();
       continue;
     }
     {
@@ -187,7 +213,8 @@ void BusCore::writer_loop() {
           if (!work_cv_.wait_for(lock, std::chrono::seconds(1), ready)) {
             writer_waiting_ = false;
             lock.unlock();
-            if (!writer_conn_.command({"PING"})) continue;
+            Connection* c = writer_nodes_.any();
+            if (!c || !c->command({"PING"})) writer_nodes_.mark_stale();
             continue;
           }
         } else {
@@ -210,80 +237,139 @@ void BusCore::writer_loop() {
         normal_q_.pop_front();
       }
     }
-    sadd.assign(inflight.size(), false);
-    for (std::size_t i = 0; i < inflight.size(); ++i) {
+    const std::size_t n = inflight.size();
+    route.assign(n, nullptr);
+    sadd.assign(n, nullptr);
+    retry.assign(n, false);
+    batch_conns.clear();
+    Connection* registry_conn = writer_nodes_.for_key(registry_key_);
+    for (std::size_t i = 0; i < n; ++i) {
       std::string_view key = inflight[i].key();
-      if (known_keys_.find(key) == known_keys_.end()) {
+      if (registry_conn && known_keys_.find(key) == known_keys_.end()) {
         known_keys_.emplace(key);
-        writer_conn_.append({"SADD", registry_key_, key});
-        sadd[i] = true;
+        registry_conn->append({"SADD", registry_key_, key});
+        sadd[i] = registry_conn;
       }
-      writer_conn_.append_formatted(inflight[i].cmd);
+      route[i] = writer_nodes_.for_key(key);
+      if (route[i]) {
+        route[i]->append_formatted(inflight[i].cmd);
+        retry_rest_of(batch_conns, route[i]);
+      }
     }
-    std::size_t done = 0;
-    bool broken = false;
-    std::size_t retry_from = inflight.size();  // first entry refused for a passing reason
-    for (; done < inflight.size(); ++done) {
-      if (sadd[done]) {
-        ReplyPtr a = writer_conn_.get_reply();
-        if (!a) {
-          broken = true;
+    // wait_replicas: an entry is confirmed (and leaves the buffer) only once
+    // that many replicas have it, so a master killed right after its reply
+    // loses nothing: the unconfirmed rest is resent to the promoted replica.
+    if (config_.wait_replicas > 0) {
+      for (auto& b : batch_conns) b.conn->append({"WAIT", wait_replicas, wait_timeout});
+    }
+    asks.clear();
+    std::size_t retries = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (sadd[i]) {
+        ReplyPtr a = sadd[i]->get_reply();
+        if (!a || a->type == REDIS_REPLY_ERROR) {
+          known_keys_.erase(std::string(inflight[i].key()));  // sent again with the next entry of that key
+          if (a) writer_nodes_.is_redirect(a.get());
+        }
+      }
+      Connection* c = route[i];
+      ReplyPtr r = c ? c->get_reply() : nullptr;
+      bool again = !r;
+      if (r && !again) {
+        if (retry_rest_of(batch_conns, c)) {
+          again = true;  // resent anyway; duplicates are dropped by id
+        } else if (auto redirect = parse_redirect(r.get())) {
+          if (redirect->moved) {
+            writer_nodes_.mark_stale();
+            again = true;
+          } else {
+            // ASK: the slot is moving; this entry goes to the node named,
+            // once every reply of this batch is read.
+            asks.emplace_back(i, std::move(*redirect));
+            continue;
+          }
+        } else if (is_transient(r.get())) {
+          log_limited("xadd-retry", "XADD deferred: " + std::string(as_view(r.get())));
+          again = true;
+        }
+        if (!again && r->type == REDIS_REPLY_ERROR) {
+          // The server refused this entry (OOM, wrong type): retrying will not help.
+          write_errors_.fetch_add(1, std::memory_order_relaxed);
+          log_limited("xadd", "XADD to " + std::string(inflight[i].key()) + " refused: " +
+                                  std::string(as_view(r.get())));
+        }
+      }
+      if (again) {
+        retry[i] = true;
+        ++retries;
+        if (c) retry_rest_of(batch_conns, c) = true;
+      }
+    }
+    if (config_.wait_replicas > 0) {
+      for (auto& b : batch_conns) {
+        ReplyPtr w = b.conn->get_reply();
+        if (w && w->type == REDIS_REPLY_INTEGER && w->integer >= config_.wait_replicas) continue;
+        log_limited("wait:" + options_.name, "bus '" + options_.name + "': WAIT " + wait_replicas + " on " +
+                                                 b.conn->host() + ":" + std::to_string(b.conn->port()) +
+                                                 " not met; its entries are sent again");
+        for (std::size_t i = 0; i < n; ++i) {
+          if (route[i] == b.conn && !retry[i]) {
+            retry[i] = true;
+            ++retries;
+          }
+        }
+      }
+    }
+    for (auto& [i, to] : asks) {
+      ReplyPtr r = writer_nodes_.ask(to, inflight[i].cmd);
+      if (!r || is_transient(r.get()) || parse_redirect(r.get())) {
+        retry[i] = true;
+        ++retries;
+      } else if (r->type == REDIS_REPLY_ERROR) {
+        write_errors_.fetch_add(1, std::memory_order_relaxed);
+        log_limited("xadd", "XADD to " + std::string(inflight[i].key()) + " refused: " + std::string(as_view(r.get())));
+      }
+    }
+    if (retries > 0) {
+      // A node is away (reconnects at ensure()) or not ready (loading its AOF,
+      // a slot moving): the unconfirmed entries go back to the front, in
+      // order, and are tried again shortly. Their XADDs may have landed; then
+      // subscribers drop the duplicate by message id.
+      for (Connection* c : route) {
+        if (!c || !c->connected()) {
+          writer_nodes_.mark_stale();
           break;
         }
-        if (a->type == REDIS_REPLY_ERROR) known_keys_.erase(std::string(inflight[done].key()));
       }
-      ReplyPtr r = writer_conn_.get_reply();
-      if (!r) {
-        broken = true;
-        break;
-      }
-      if (retry_from < inflight.size()) continue;  // resent anyway; duplicates are dropped by id
-      if (is_transient(r.get())) {
-        retry_from = done;
-        log_limited("xadd-retry", "XADD deferred: " + std::string(as_view(r.get())));
-        continue;
-      }
-      if (r->type == REDIS_REPLY_ERROR) {
-        // The server refused this entry (OOM, wrong type): retrying will not help.
-        write_errors_.fetch_add(1, std::memory_order_relaxed);
-        log_limited("xadd", "XADD to " + std::string(inflight[done].key()) + " refused: " +
-                                       std::string(as_view(r.get())));
-      }
-    }
-    if (!broken && retry_from < inflight.size()) {
-      // The server is up but not ready (loading its AOF, busy script): the
-      // refused entries go back to the front and are tried again shortly.
-      broken = true;
-      done = retry_from;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (retries == n) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::lock_guard lock(mu_);
-    if (broken) {
-      // Unconfirmed entries go back to the front, in order; the XADDs may have
-      // landed (then subscribers drop the duplicate by message id).
-      if (!writer_conn_.connected()) known_keys_.clear();
-      for (std::size_t i = inflight.size(); i-- > done;) {
+    if (retries > 0) {
+      for (std::size_t i = n; i-- > 0;) {
+        if (!retry[i]) continue;
         bool high = is_high_key(inflight[i].key());
         (high ? high_q_ : normal_q_).push_front(std::move(inflight[i]));
       }
-      if (!writer_conn_.connected()) log_limited("writer:" + options_.name, "bus '" + options_.name + "': connection lost (" +
-                                                        writer_conn_.last_error() + "); " +
-                                                        std::to_string(queued_ - done) + " messages buffered");
+      if (!writer_nodes_.ready()) {
+        log_limited("writer:" + options_.name, "bus '" + options_.name + "': connection lost (" +
+                                                   writer_nodes_.last_error() + "); " +
+                                                   std::to_string(queued_ - (n - retries)) + " messages buffered");
+      }
     }
-    queued_ -= done;
-    confirmed_ += done;
+    queued_ -= n - retries;
+    confirmed_ += n - retries;
     drain_cv_.notify_all();
     room_cv_.notify_all();
   }
   std::lock_guard lock(mu_);
   if (queued_ > 0) {
     log_limited("writer-drop:" + options_.name,
-                       "bus '" + options_.name + "' closed with " + std::to_string(queued_) +
-                           " messages still buffered (Redis unreachable)");
+                "bus '" + options_.name + "' closed with " + std::to_string(queued_) +
+                    " messages still buffered (Redis unreachable)");
   }
   confirmed_ = enqueued_;
   drain_cv_.notify_all();
-  writer_conn_.close();
+  writer_nodes_.close();
 }
 
 }  // namespace nautilus::redis

@@ -1,7 +1,7 @@
 // The Redis bus's shared core: the publisher (publish() formats the XADD and
 // queues it; one writer thread pipelines the queue to Redis, high lanes first,
-// and holds it through an outage up to buffer_limit, resending what was not
-// confirmed), the registry of the bus's subscribers (drain, shutdown,
+// to each entry's node on a cluster, and holds it through an outage up to
+// buffer_limit, resending what was not confirmed), the registry of the bus's subscribers (drain, shutdown,
 // stats) and the group monitor (redis_monitor.h). Private to lib/bus.
 #pragma once
 
@@ -23,6 +23,7 @@
 #include "bus/redis_connection.h"
 #include "bus/redis_entry.h"
 #include "bus/redis_monitor.h"
+#include "bus/redis_nodes.h"
 #include "core/id_generator.h"
 
 namespace nautilus::redis {
@@ -70,7 +71,7 @@ class BusCore : public std::enable_shared_from_this<BusCore> {
   std::string maxlen_text_;
   std::string registry_key_;
 
-  Connection writer_conn_;
+  NodeSet writer_nodes_;  // one server, or a connection per cluster master
   std::thread writer_;
   std::atomic<bool> writer_stop_{false};
   std::unordered_set<std::string, StringHash, std::equal_to<>> known_keys_;  // writer thread only

@@ -41,7 +41,7 @@ RedisSub::RedisSub(std::shared_ptr<BusCore> core, std::string pattern, Handler h
       options_(std::move(options)),
       consumer_(make_consumer_name(g_serial.fetch_add(1))),
       family_(pattern_family(pattern_)),
-      conn_(config_, "nautilus:" + core_->name() + ":sub:" + consumer_) {
+      nodes_(config_, "nautilus:" + core_->name() + ":sub:" + consumer_) {
   if (options_.name.empty()) options_.name = pattern_;
   group_ = !options_.group.empty() ? options_.group : !config_.group.empty() ? config_.group : options_.name;
 }
@@ -50,8 +50,13 @@ RedisSub::~RedisSub() { cancel(); }
 
 void RedisSub::add_stream(const std::string& key) {
   if (stream_index_.count(key)) return;
-  stream_index_.emplace(key, streams_.size());
+  const std::size_t index = streams_.size();
+  stream_index_.emplace(key, index);
   streams_.push_back(StreamState{key, is_high_key(key), {}});
+  const int slot = config_.cluster ? key_slot(key) : 0;
+  auto [it, added] = read_group_of_slot_.emplace(slot, read_groups_.size());
+  if (added) read_groups_.emplace_back();
+  read_groups_[it->second].push_back(index);
   groups_ready_ = false;
 }
 
@@ -61,7 +66,7 @@ bool RedisSub::create_group(const std::string& key) {
   // monitor can tell entries trimmed unread from a backlog. Without it Redis
   // counts the whole stream's past as lag.
   std::string entries_added = "0";
-  if (ReplyPtr info = conn_.command({"XINFO", "STREAM", key}); !info) {
+  if (ReplyPtr info = nodes_.command(key, {"XINFO", "STREAM", key}); !info) {
     return false;
   } else if (info->type == REDIS_REPLY_ARRAY) {
     for (std::size_t i = 0; i + 1 < info->elements; i += 2) {
@@ -70,11 +75,11 @@ bool RedisSub::create_group(const std::string& key) {
       }
     }
   }
-  ReplyPtr r = conn_.command({"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM", "ENTRIESREAD", entries_added});
+  ReplyPtr r = nodes_.command(key, {"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM", "ENTRIESREAD", entries_added});
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR && !is_error(r.get(), "BUSYGROUP") && !is_error(r.get(), "LOADING")) {
     // A server before 7.0 knows no ENTRIESREAD: lag is then Redis's estimate.
-    r = conn_.command({"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM"});
+    r = nodes_.command(key, {"XGROUP", "CREATE", key, group_, start_id_, "MKSTREAM"});
     if (!r) return false;
   }
   if (is_error(r.get(), "LOADING")) {
@@ -92,7 +97,8 @@ bool RedisSub::setup() {
   if (start_id_.empty()) {
     // Server time, so entries written after subscribe() returns are always
     // newer than the group's start, whatever the local clock says.
-    ReplyPtr t = conn_.command({"TIME"});
+    Connection* any = nodes_.any();
+    ReplyPtr t = any ? any->command({"TIME"}) : nullptr;
     if (!t) return false;
     std::int64_t ms = wall_now_ns() / 1'000'000;
     if (t->type == REDIS_REPLY_ARRAY && t->elements == 2) {
@@ -130,7 +136,8 @@ bool RedisSub::setup() {
 
 bool RedisSub::discover() {
   next_discover_ns_ = monotonic_now_ns() + std::int64_t{config_.discover_ms} * 1'000'000;
-  ReplyPtr r = conn_.command({"SMEMBERS", registry_key(config_, core_->name())});
+  const std::string registry = registry_key(config_, core_->name());
+  ReplyPtr r = nodes_.command(registry, {"SMEMBERS", registry});
   if (!r) return false;
   if (r->type != REDIS_REPLY_ARRAY) return true;
   std::vector<std::string> keys;
@@ -150,7 +157,7 @@ bool RedisSub::discover() {
 }
 
 void RedisSub::start() {
-  if (conn_.reconnect(stop_)) setup();
+  if (nodes_.ensure(stop_)) setup();
   thread_ = std::thread([self = shared_from_this()] { self->run(); });
 }
 
@@ -168,23 +175,22 @@ void RedisSub::cancel() {
   }
   // The thread is gone: the connection is ours. Leave no empty consumer behind;
   // one with pending entries stays so that others can reclaim them.
-  if (!conn_.connected()) return;
+  if (!nodes_.ready()) return;
   take_polled_acks();
   append_acks();
-  consume_ack_replies(pending_acks_);
+  consume_acks();
   bool any_pending = false;
   for (auto& s : streams_) {
-    ReplyPtr r = conn_.command({"XPENDING", s.key, group_, "-", "+", "1", consumer_});
+    ReplyPtr r = nodes_.command(s.key, {"XPENDING", s.key, group_, "-", "+", "1", consumer_});
     if (!r) return;
     if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) any_pending = true;
   }
   if (!any_pending) {
-    for (auto& s : streams_) conn_.append({"XGROUP", "DELCONSUMER", s.key, group_, consumer_});
-    for (std::size_t i = 0; i < streams_.size(); ++i) {
-      if (!conn_.get_reply()) return;
+    for (auto& s : streams_) {
+      if (!nodes_.command(s.key, {"XGROUP", "DELCONSUMER", s.key, group_, consumer_})) return;
     }
   }
-  conn_.close();
+  nodes_.close();
 }
 
 bool RedisSub::matches(const std::string& topic) {
@@ -219,36 +225,54 @@ void RedisSub::take_polled_acks() {
 void RedisSub::append_acks() {
   for (auto& s : streams_) {
     if (s.acks.empty()) continue;
+    // An unreachable node keeps its ACKs for later (after a failover they go
+    // to the promoted replica); its entries stay pending meanwhile.
+    Connection* c = nodes_.for_key(s.key);
+    if (!c) continue;
     std::vector<std::string_view> args;
     args.reserve(3 + s.acks.size());
     args.push_back("XACK");
     args.push_back(s.key);
     args.push_back(group_);
     for (auto& id : s.acks) args.push_back(id);
-    conn_.append(args);
-    ++pending_acks_;
+    c->append(args);
+    auto it = std::find_if(pending_acks_.begin(), pending_acks_.end(), [c](const auto& p) { return p.first == c; });
+    if (it == pending_acks_.end()) pending_acks_.emplace_back(c, 1);
+    else ++it->second;
     s.acks.clear();
   }
 }
 
-bool RedisSub::consume_ack_replies(std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!conn_.get_reply()) {
-      pending_acks_ = 0;
-      return false;
+bool RedisSub::consume_acks(Connection* c) {
+  bool ok = true;
+  for (auto& [conn, n] : pending_acks_) {
+    if (c && conn != c) continue;
+    for (; n > 0; --n) {
+      ReplyPtr r = conn->get_reply();
+      if (!r) {
+        // Those ACKs may be lost: their entries are reclaimed and, as
+        // duplicates by id, acknowledged again.
+        n = 0;
+        ok = false;
+        break;
+      }
+      if (config_.cluster) nodes_.is_redirect(r.get());
     }
   }
-  pending_acks_ -= n;
-  return true;
+  std::erase_if(pending_acks_, [](const auto& p) { return p.second == 0; });
+  return ok;
 }
 
 bool RedisSub::dead_letter(std::size_t stream, std::string_view entry_id, const redisReply* fields,
                            std::string_view reason, long long deliveries) {
-  if (!consume_ack_replies(pending_acks_)) return false;
-  ReplyPtr r = write_dead_letter(conn_, config_, core_->name(),
+  if (!consume_acks()) return false;
+  Connection* c = nodes_.for_key(dead_letter_key(config_, core_->name()));
+  if (!c) return false;
+  ReplyPtr r = write_dead_letter(*c, config_, core_->name(),
                                  {streams_[stream].key, entry_id, group_, consumer_, reason, deliveries, fields});
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {
+    nodes_.is_redirect(r.get());
     log_limited("dead-letter", "XADD " + dead_letter_key(config_, core_->name()) + ": " + std::string(as_view(r.get())));
     return true;  // stays pending; retried at the next claim round
   }
@@ -314,39 +338,80 @@ bool RedisSub::process(std::size_t stream, const redisReply* entry, long long de
   return true;
 }
 
+void RedisSub::read_round(bool high_only, std::size_t count, bool block, std::vector<ReplyPtr>& replies) {
+  const std::string count_text = std::to_string(count);
+  const std::string block_text = std::to_string(config_.block_ms);
+  append_acks();
+  std::vector<Connection*> sent(read_groups_.size(), nullptr);
+  std::vector<std::string_view> args;
+  for (std::size_t g = 0; g < read_groups_.size(); ++g) {
+    args = {"XREADGROUP", "GROUP", group_, consumer_, "COUNT", count_text};
+    if (block) {
+      args.push_back("BLOCK");
+      args.push_back(block_text);
+    }
+    args.push_back("STREAMS");
+    std::size_t named = 0;
+    for (std::size_t si : read_groups_[g]) {
+      if (high_only && !streams_[si].high) continue;
+      args.push_back(streams_[si].key);
+      ++named;
+    }
+    if (named == 0) continue;
+    for (std::size_t i = 0; i < named; ++i) args.push_back(">");
+    Connection* c = nodes_.for_key(streams_[read_groups_[g].front()].key);
+    if (!c) continue;  // that node is away: its streams wait for the next round
+    c->append(args);
+    sent[g] = c;
+  }
+  // Each connection answers the ACKs first, then the reads.
+  consume_acks();
+  replies.clear();
+  for (std::size_t g = 0; g < read_groups_.size(); ++g) {
+    if (!sent[g]) continue;
+    replies.push_back(sent[g]->get_reply());
+    if (!replies.back()) nodes_.mark_stale();  // that node broke: re-read the map (or reconnect)
+  }
+}
+
+bool RedisSub::handle_read_error(const redisReply* r) {
+  if (r->type != REDIS_REPLY_ERROR) return false;
+  if (is_error(r, "NOGROUP")) {
+    groups_ready_ = false;  // the server lost them (restart without AOF): recreate
+  } else if (!nodes_.is_redirect(r)) {
+    log_limited("xreadgroup", "XREADGROUP: " + std::string(as_view(r)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(config_.block_ms));
+  }
+  return true;
+}
+
 // Non-blocking read of the high lanes, used between normal entries so urgent
 // traffic does not wait for a whole normal batch to be handled.
 bool RedisSub::read_high_now() {
-  std::vector<std::string_view> args = {"XREADGROUP", "GROUP", group_, consumer_, "COUNT"};
-  std::string count = std::to_string(config_.read_count);
-  args.push_back(count);
-  args.push_back("STREAMS");
-  std::size_t n = 0;
-  for (auto& s : streams_) {
-    if (s.high) {
-      args.push_back(s.key);
-      ++n;
+  bool any_high = false;
+  for (const auto& s : streams_) any_high = any_high || s.high;
+  if (!any_high) return true;
+  std::vector<ReplyPtr> replies;
+  read_round(true, config_.read_count, false, replies);
+  bool ok = true;  // a node that broke is noticed by the run loop; the others' entries are handled now
+  for (const auto& r : replies) {
+    if (!r) continue;
+    if (r->type != REDIS_REPLY_ARRAY) {
+      handle_read_error(r.get());
+      continue;
+    }
+    for (std::size_t i = 0; i < r->elements; ++i) {
+      const redisReply* sr = r->element[i];
+      if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
+      auto it = stream_index_.find(std::string(as_view(sr->element[0])));
+      if (it == stream_index_.end()) continue;
+      const redisReply* entries = sr->element[1];
+      for (std::size_t j = 0; j < entries->elements; ++j) {
+        if (!process(it->second, entries->element[j], 1)) return false;
+      }
     }
   }
-  if (n == 0) return true;
-  for (std::size_t i = 0; i < n; ++i) args.push_back(">");
-  append_acks();
-  conn_.append(args);
-  if (!consume_ack_replies(pending_acks_)) return false;
-  ReplyPtr r = conn_.get_reply();
-  if (!r) return false;
-  if (r->type != REDIS_REPLY_ARRAY) return true;
-  for (std::size_t i = 0; i < r->elements; ++i) {
-    const redisReply* sr = r->element[i];
-    if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
-    auto it = stream_index_.find(std::string(as_view(sr->element[0])));
-    if (it == stream_index_.end()) continue;
-    const redisReply* entries = sr->element[1];
-    for (std::size_t j = 0; j < entries->elements; ++j) {
-      if (!process(it->second, entries->element[j], 1)) return false;
-    }
-  }
-  return true;
+  return ok;
 }
 
 bool RedisSub::read_and_deliver() {
@@ -366,51 +431,49 @@ bool RedisSub::read_and_deliver() {
     }
     count = std::min(count, cap - have);
   }
-  std::string count_text = std::to_string(count);
-  std::string block_text = std::to_string(config_.block_ms);
-  std::vector<std::string_view> args = {"XREADGROUP", "GROUP", group_, consumer_, "COUNT", count_text,
-                                        "BLOCK", block_text, "STREAMS"};
-  for (auto& s : streams_) args.push_back(s.key);
-  for (std::size_t i = 0; i < streams_.size(); ++i) args.push_back(">");
-  append_acks();
-  conn_.append(args);
-  if (!consume_ack_replies(pending_acks_)) return false;
-  ReplyPtr r = conn_.get_reply();
-  if (!r) return false;
-  if (r->type == REDIS_REPLY_ERROR) {
-    if (is_error(r.get(), "NOGROUP")) {
-      groups_ready_ = false;  // the server lost them (restart without AOF): recreate
-    } else {
-      log_limited("xreadgroup", "XREADGROUP: " + std::string(as_view(r.get())));
-      std::this_thread::sleep_for(std::chrono::milliseconds(config_.block_ms));
-    }
-    return true;
+  // One server: one call over every stream, blocking. A cluster: one call per
+  // slot, none blocking (a blocked call would hold up the other slots).
+  std::vector<ReplyPtr> replies;
+  read_round(false, count, !config_.cluster, replies);
+  bool ok = true, got = false;
+  for (const auto& r : replies) {
+    if (!r) ok = false;
+    else if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) got = true;
+    else handle_read_error(r.get());
   }
-  if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+  if (!got) {
     empty_reads_.fetch_add(1, std::memory_order_acq_rel);
-    return true;
+    if (config_.cluster && ok) {
+      idle_sleep_us_ = std::clamp<std::int64_t>(idle_sleep_us_ * 2, 250, std::int64_t{config_.block_ms} * 1000);
+      std::this_thread::sleep_for(std::chrono::microseconds(idle_sleep_us_));
+    }
+    return ok;
   }
-  // High lanes first, whatever order the server answered in.
+  idle_sleep_us_ = 0;
+  // High lanes first, whatever order the servers answered in.
   for (int pass = 1; pass >= 0; --pass) {
     std::size_t since_check = 0;
-    for (std::size_t i = 0; i < r->elements; ++i) {
-      const redisReply* sr = r->element[i];
-      if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
-      auto it = stream_index_.find(std::string(as_view(sr->element[0])));
-      if (it == stream_index_.end() || streams_[it->second].high != (pass == 1)) continue;
-      const redisReply* entries = sr->element[1];
-      for (std::size_t j = 0; j < entries->elements; ++j) {
-        if (stop_.load(std::memory_order_acquire)) return true;  // the rest stays pending
-        if (!process(it->second, entries->element[j], 1)) return false;
-        if (pass == 0 && threaded() && ++since_check >= kUrgentCheckEvery) {
-          since_check = 0;
-          if (!read_high_now()) return false;
+    for (const auto& r : replies) {
+      if (!r || r->type != REDIS_REPLY_ARRAY) continue;
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        const redisReply* sr = r->element[i];
+        if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
+        auto it = stream_index_.find(std::string(as_view(sr->element[0])));
+        if (it == stream_index_.end() || streams_[it->second].high != (pass == 1)) continue;
+        const redisReply* entries = sr->element[1];
+        for (std::size_t j = 0; j < entries->elements; ++j) {
+          if (stop_.load(std::memory_order_acquire)) return true;  // the rest stays pending
+          if (!process(it->second, entries->element[j], 1)) return false;
+          if (pass == 0 && threaded() && ++since_check >= kUrgentCheckEvery) {
+            since_check = 0;
+            if (!read_high_now()) return false;
+          }
         }
       }
     }
   }
   if (!threaded()) local_cv_.notify_all();
-  return true;
+  return ok;
 }
 
 bool RedisSub::claim() {
@@ -421,9 +484,8 @@ bool RedisSub::claim() {
     std::string cursor = "0-0";
     for (int round = 0; round < 16; ++round) {
       append_acks();
-      conn_.append({"XAUTOCLAIM", streams_[si].key, group_, consumer_, idle, cursor, "COUNT", count});
-      if (!consume_ack_replies(pending_acks_)) return false;
-      ReplyPtr r = conn_.get_reply();
+      if (!consume_acks()) return false;
+      ReplyPtr r = nodes_.command(streams_[si].key, {"XAUTOCLAIM", streams_[si].key, group_, consumer_, idle, cursor, "COUNT", count});
       if (!r) return false;
       if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) break;
       cursor = std::string(as_view(r->element[0]));
@@ -435,7 +497,7 @@ bool RedisSub::claim() {
         std::string first(as_view(entries->element[0]->element[0]));
         std::string last(as_view(entries->element[entries->elements - 1]->element[0]));
         std::string n = std::to_string(entries->elements);
-        ReplyPtr p = conn_.command({"XPENDING", streams_[si].key, group_, first, last, n, consumer_});
+        ReplyPtr p = nodes_.command(streams_[si].key, {"XPENDING", streams_[si].key, group_, first, last, n, consumer_});
         if (!p) return false;
         std::unordered_map<std::string, long long> counts;
         if (p->type == REDIS_REPLY_ARRAY) {
@@ -464,9 +526,9 @@ void RedisSub::run() {
   std::snprintf(name, sizeof name, "rsub:%.10s", options_.name.c_str());
   pthread_setname_np(pthread_self(), name);
   while (!stop_.load(std::memory_order_acquire)) {
-    if (!conn_.connected()) {
-      pending_acks_ = 0;
-      if (!conn_.reconnect(stop_)) continue;
+    if (!nodes_.ready()) {
+      consume_acks();  // a node still up has their replies queued (a broken one answers at once)
+      if (!nodes_.ensure(stop_)) continue;
       groups_ready_ = false;
     }
     if (!groups_ready_ && !setup()) continue;
@@ -477,10 +539,10 @@ void RedisSub::run() {
     read_and_deliver();
   }
   // Whatever was handled gets its ACK before the thread goes.
-  if (conn_.connected()) {
+  if (nodes_.ready()) {
     take_polled_acks();
     append_acks();
-    consume_ack_replies(pending_acks_);
+    consume_acks();
   }
 }
 

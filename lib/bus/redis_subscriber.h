@@ -1,11 +1,14 @@
 // One subscription on the Redis bus: a consumer in its consumer group (the
 // engine kind) on every stream its pattern can match, with its own connection
-// and reader thread. It reads the high lanes first (and between batches of
+// (one per master on a cluster) and reader thread. It reads the high lanes first (and between batches of
 // normal entries), filters by pattern, drops duplicates by message id, calls
 // the handler (or queues for poll()), XACKs what was handled, reclaims
 // entries other consumers left pending past claim_idle_ms, and dead-letters
-// what does not decode or was delivered max_deliveries times. Private to
-// lib/bus.
+// what does not decode or was delivered max_deliveries times. On one server
+// one XREADGROUP covers every stream and blocks; on a cluster a call cannot
+// span hash slots, so each round pipelines one non-blocking XREADGROUP per
+// slot (both lanes of a shard share one) to the slot's node, and an idle
+// subscriber backs off up to block_ms between rounds. Private to lib/bus.
 #pragma once
 
 #include <array>
@@ -25,6 +28,7 @@
 #include "bus/delivery_latency.h"
 #include "bus/recent_ids.h"
 #include "bus/redis_connection.h"
+#include "bus/redis_nodes.h"
 
 namespace nautilus::redis {
 
@@ -65,7 +69,7 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::size_t poll(std::size_t max);
   SubscriberStats stats() const;
   const std::string& pattern() const { return pattern_; }
-  ConnState state() const { return conn_.state(); }
+  ConnState state() const { return nodes_.state(); }
   std::uint64_t empty_reads() const { return empty_reads_.load(std::memory_order_acquire); }
   bool threaded() const { return options_.mode == DeliveryMode::kThread; }
   bool busy() const { return in_handler_.load(std::memory_order_acquire); }
@@ -79,8 +83,15 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   bool claim();
   bool read_and_deliver();
   bool read_high_now();
+  // One XREADGROUP per slot group (high lanes only when `high_only`), after
+  // the pending ACKs; a reply per call sent, nullptr where its node broke
+  // (groups of a node that is away are not read this round).
+  void read_round(bool high_only, std::size_t count, bool block, std::vector<ReplyPtr>& replies);
+  bool handle_read_error(const redisReply* r);
   void append_acks();
-  bool consume_ack_replies(std::size_t n);
+  // Reads the ACK replies pending on `c` (all connections when null); false
+  // when a connection broke.
+  bool consume_acks(Connection* c = nullptr);
   // Returns false when the connection broke.
   bool process(std::size_t stream, const redisReply* entry, long long deliveries);
   bool dead_letter(std::size_t stream, std::string_view entry_id, const redisReply* fields,
@@ -100,15 +111,20 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::string consumer_;
   std::string start_id_;
   std::optional<std::string> family_;
-  Connection conn_;
+  NodeSet nodes_;
   std::vector<StreamState> streams_;
   std::unordered_map<std::string, std::size_t> stream_index_;
+  // Streams that one XREADGROUP may name together: all of them on one server,
+  // those of one hash slot on a cluster.
+  std::vector<std::vector<std::size_t>> read_groups_;
+  std::unordered_map<int, std::size_t> read_group_of_slot_;
+  std::vector<std::pair<Connection*, std::size_t>> pending_acks_;  // XACK replies not yet read, per connection
+  std::int64_t idle_sleep_us_ = 0;  // cluster: back-off between empty rounds
   std::unordered_map<std::string, bool> match_cache_;
   redis::RecentIds recent_{1 << 16};
   bool groups_ready_ = false;
   std::int64_t next_discover_ns_ = 0;
   std::int64_t next_claim_ns_ = 0;
-  std::size_t pending_acks_ = 0;
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> in_handler_{false};

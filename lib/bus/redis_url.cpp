@@ -67,18 +67,48 @@ void apply_param(RedisConfig& c, std::string_view key, std::string_view value, s
   else if (key == "discover_ms") c.discover_ms = i(1, 3'600'000);
   else if (key == "max_age_ms") c.max_age_ms = parse_number<std::int64_t>(value, key, url, 1, 366LL * 86'400'000);
   else if (key == "monitor_ms") c.monitor_ms = i(10, 3'600'000);
+  else if (key == "wait_replicas") c.wait_replicas = i(0, 100);
+  else if (key == "wait_timeout_ms") c.wait_timeout_ms = i(1, 600'000);
   else throw std::invalid_argument("unknown parameter '" + std::string(key) + "' in redis URL '" + std::string(url) + "'");
+}
+
+// host, host:port or [v6]:port; the port stays as given when absent.
+void parse_host_port(std::string_view rest, std::string_view url, std::string& host, int& port) {
+  std::string_view port_text;
+  if (rest.starts_with('[')) {  // [::1]:6379
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) throw std::invalid_argument("bad IPv6 host in redis URL '" + std::string(url) + "'");
+    host = std::string(rest.substr(1, close - 1));
+    rest = rest.substr(close + 1);
+    if (rest.starts_with(':')) port_text = rest.substr(1);
+    else if (!rest.empty()) throw std::invalid_argument("bad host in redis URL '" + std::string(url) + "'");
+  } else {
+    auto colon = rest.rfind(':');
+    host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = rest.substr(colon + 1);
+  }
+  if (host.empty()) throw std::invalid_argument("missing host in redis URL '" + std::string(url) + "'");
+  if (host.find_first_of(" /@,") != std::string::npos) {
+    throw std::invalid_argument("bad host in redis URL '" + std::string(url) + "'");
+  }
+  if (!port_text.empty() || rest.ends_with(':')) port = parse_number<int>(port_text, "port", url, 1, 65535);
 }
 
 }  // namespace
 
 RedisConfig parse_redis_url(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) {
-    throw std::invalid_argument("redis URL '" + std::string(url) + "' must start with redis://");
-  }
+  constexpr std::string_view kClusterScheme = "redis+cluster://";
   RedisConfig c;
-  std::string_view rest = url.substr(kScheme.size());
+  std::string_view rest;
+  if (url.starts_with(kScheme)) {
+    rest = url.substr(kScheme.size());
+  } else if (url.starts_with(kClusterScheme)) {
+    c.cluster = true;
+    rest = url.substr(kClusterScheme.size());
+  } else {
+    throw std::invalid_argument("redis URL '" + std::string(url) + "' must start with redis:// or redis+cluster://");
+  }
   std::string_view query;
   if (auto q = rest.find('?'); q != std::string_view::npos) {
     query = rest.substr(q + 1);
@@ -101,25 +131,20 @@ RedisConfig parse_redis_url(std::string_view url) {
     c.password = percent_decode(cred.substr(colon + 1), url);
     if (c.password.empty()) throw std::invalid_argument("empty password in redis URL '" + std::string(url) + "'");
   }
-  std::string_view port;
-  if (rest.starts_with('[')) {  // [::1]:6379
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) throw std::invalid_argument("bad IPv6 host in redis URL '" + std::string(url) + "'");
-    c.host = std::string(rest.substr(1, close - 1));
-    rest = rest.substr(close + 1);
-    if (rest.starts_with(':')) port = rest.substr(1);
-    else if (!rest.empty()) throw std::invalid_argument("bad host in redis URL '" + std::string(url) + "'");
-  } else {
-    auto colon = rest.rfind(':');
-    c.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+  while (true) {
+    auto comma = c.cluster ? rest.find(',') : std::string_view::npos;
+    std::pair<std::string, int> node{std::string(), 6379};
+    parse_host_port(rest.substr(0, comma), url, node.first, node.second);
+    c.seeds.push_back(std::move(node));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
   }
-  if (c.host.empty()) throw std::invalid_argument("missing host in redis URL '" + std::string(url) + "'");
-  if (c.host.find_first_of(" /@") != std::string::npos) {
-    throw std::invalid_argument("bad host in redis URL '" + std::string(url) + "'");
+  c.host = c.seeds.front().first;
+  c.port = c.seeds.front().second;
+  if (!path.empty()) {
+    if (c.cluster) throw std::invalid_argument("a Redis Cluster has no /db (only db 0) in redis URL '" + std::string(url) + "'");
+    c.db = parse_number<int>(path, "db", url, 0, 1 << 20);
   }
-  if (!port.empty() || rest.ends_with(':')) c.port = parse_number<int>(port, "port", url, 1, 65535);
-  if (!path.empty()) c.db = parse_number<int>(path, "db", url, 0, 1 << 20);
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view kv = query.substr(0, amp);
