@@ -2,7 +2,8 @@
 // hash slot (checked against Redis's own CLUSTER KEYSLOT), streams spread over
 // every master, fan-out to every group and load shared inside one, MOVED
 // followed after a slot moves, and a replica taking over a master (graceful
-// CLUSTER FAILOVER and kill -9) while a publisher keeps going.
+// CLUSTER FAILOVER and kill -9) while a publisher keeps going, with writes
+// confirmed by a replica (wait_replicas).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -145,7 +146,11 @@ TEST_CASE("redis cluster: fan-out to every group, load shared in one, streams on
 
 TEST_CASE("redis cluster: a replica promoted under steady publishing loses nothing acknowledged", "[redis][cluster][failover]") {
   RedisCluster cluster(3, 1);
-  auto bus = make_bus(cluster.url("shards=4&block_ms=20&claim_idle_ms=2000&backoff_ms=20&backoff_max_ms=200"), engine_bus());
+  // wait_replicas=1: a write counts once a replica has it, so the master's
+  // death cannot take an entry the writer already let go of.
+  auto bus = make_bus(cluster.url("shards=4&block_ms=20&claim_idle_ms=2000&backoff_ms=20&backoff_max_ms=200&"
+                                  "wait_replicas=1&wait_timeout_ms=300"),
+                      engine_bus());
   Received got;
   auto sub = bus->subscribe("orders.*", [&](const MessagePtr& m) { got.add(m); }, in_group("risk"));
   const auto names = topics(8);
@@ -191,6 +196,11 @@ TEST_CASE("redis cluster: a replica promoted under steady publishing loses nothi
     master->kill();
     REQUIRE(wait_until([&] { return RedisCluster::role(*replica) == "master" && cluster.healthy(); },
                        std::chrono::seconds(30)));
+    // Back as the new master's replica (its nodes.conf says so): writes to
+    // those slots are confirmed again.
+    master->start();
+    REQUIRE(wait_until([&] { return RedisCluster::role(*master) == "slave" && cluster.healthy(); },
+                       std::chrono::seconds(30)));
   }
   // Publishing goes on through the new master, then stops.
   const int at_failover = accepted.load();
@@ -215,6 +225,56 @@ TEST_CASE("redis cluster: a replica promoted under steady publishing loses nothi
   CHECK(got.distinct() == expected.size());
   CHECK(got.size() == expected.size());
   CHECK(bus->stats().state == "CONNECTED");
+}
+
+TEST_CASE("redis cluster: a slot moved to another master under publishing (ASK, then MOVED)", "[redis][cluster]") {
+  RedisCluster cluster(3, 0);
+  auto bus = make_bus(cluster.url("shards=2&block_ms=20"), engine_bus());
+  Received got;
+  auto sub = bus->subscribe("orders.*", [&](const MessagePtr& m) { got.add(m); }, in_group("risk"));
+  const auto names = topics(6);
+  int sent = 0;
+  auto publish_some = [&](int n) {
+    for (int i = 0; i < n; ++i, ++sent) {
+      const std::string& t = names[static_cast<std::size_t>(sent) % names.size()];
+      REQUIRE(bus->publish(make_message(t, MessageType::kOrder, payload_of(t, sent))).is_ok());
+    }
+  };
+  publish_some(300);
+  REQUIRE(bus->drain(std::chrono::seconds(30)));
+  // The slot of shard 0's normal lane, from its master to another.
+  RedisConfig c;
+  const std::string key = redis::stream_key(c, "engine", "orders", 0, false);
+  const long long slot = redis::key_slot(key);
+  RedisServer* from = nullptr;
+  RedisServer* to = nullptr;
+  for (RedisServer* m : cluster.masters()) {
+    if (RedisCluster::keys_on(*m, key) == 1) from = m;
+  }
+  REQUIRE(from);
+  for (RedisServer* m : cluster.masters()) {
+    if (m != from) to = m;
+  }
+  const std::string s = std::to_string(slot);
+  REQUIRE(std::string(to->command({"CLUSTER", "SETSLOT", s, "IMPORTING", RedisCluster::node_id(*from)})->str) == "OK");
+  REQUIRE(std::string(from->command({"CLUSTER", "SETSLOT", s, "MIGRATING", RedisCluster::node_id(*to)})->str) == "OK");
+  publish_some(200);  // the keys are still on `from`: served there
+  testing::Reply keys = from->command({"CLUSTER", "GETKEYSINSLOT", s, "100"});
+  REQUIRE(keys->type == REDIS_REPLY_ARRAY);
+  for (std::size_t i = 0; i < keys->elements; ++i) {
+    testing::Reply r = from->command({"MIGRATE", "127.0.0.1", std::to_string(to->port()), keys->element[i]->str, "0", "5000"});
+    REQUIRE(r->type == REDIS_REPLY_STATUS);
+  }
+  publish_some(200);  // the keys are on `to` now, the slot not yet: ASK
+  for (RedisServer* m : cluster.masters()) {
+    m->command({"CLUSTER", "SETSLOT", s, "NODE", RedisCluster::node_id(*to)});
+  }
+  publish_some(300);  // the slot is `to`'s: MOVED, then the new map
+  REQUIRE(bus->drain(std::chrono::seconds(30)));
+  REQUIRE(wait_until([&] { return got.distinct() == static_cast<std::size_t>(sent); }, std::chrono::seconds(30)));
+  CHECK(got.size() == static_cast<std::size_t>(sent));
+  CHECK(RedisCluster::keys_on(*to, key) == 1);
+  CHECK(RedisCluster::keys_on(*from, key) == 0);
 }
 
 }  // namespace nautilus
