@@ -11,6 +11,7 @@ namespace nautilus::redis {
 namespace {
 
 constexpr std::int64_t kRefreshEveryNs = 100'000'000;
+constexpr std::int64_t kRecheckBrokenNs = 1'000'000'000;
 constexpr int kMaxRedirects = 5;
 
 constexpr std::array<std::uint16_t, 256> make_crc16_table() {
@@ -174,9 +175,19 @@ bool NodeSet::refresh() {
   return false;
 }
 
-bool NodeSet::ready() const {
+bool NodeSet::ready() {
   if (!config_.cluster) return nodes_.front()->conn->connected();
-  return map_loaded_ && !stale_;
+  if (!map_loaded_ || stale_) return false;
+  if (monotonic_now_ns() - last_refresh_ns_ >= kRecheckBrokenNs) {
+    for (const auto& n : nodes_) {
+      if (n->in_map.load(std::memory_order_relaxed) && !n->conn->connected() &&
+          n->conn->state() != ConnState::kDisconnected) {
+        stale_ = true;
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 void NodeSet::mark_stale() { stale_ = true; }

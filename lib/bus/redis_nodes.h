@@ -51,8 +51,10 @@ class NodeSet {
   // slot map when it is missing or stale (at most every 100 ms). false: not
   // now, try again (after `stop`, at once).
   bool ensure(const std::atomic<bool>& stop);
-  // Single server: connected. Cluster: the slot map is loaded and not stale.
-  bool ready() const;
+  // Single server: connected. Cluster: the slot map is loaded and not stale;
+  // a node of the map whose connection broke makes it stale once a second
+  // (until its replica is promoted, the map keeps naming it).
+  bool ready();
   // Marks the slot map stale (a MOVED, a node that broke): re-read at ensure().
   void mark_stale();
 

@@ -1,5 +1,6 @@
-// The redis:// URL and its query parameters (RedisConfig), and the reconnect
-// backoff they configure. The parameters are listed in docs/redis-layout.md.
+// The redis:// and redis+cluster:// URLs and their query parameters
+// (RedisConfig), and the reconnect backoff they configure. The parameters are
+// listed in docs/redis-layout.md.
 #include <algorithm>
 #include <charconv>
 #include <stdexcept>

@@ -336,6 +336,9 @@ std::string shared_lock_key(std::string_view prefix, KeyView key, std::string_vi
 
 std::unique_ptr<SharedCache> make_redis_shared_cache(const RedisSharedCacheConfig& config) {
   RedisConfig redis = parse_redis_url(config.url);
+  if (redis.cluster) {
+    throw std::invalid_argument("shared cache: a Redis Cluster (redis+cluster://) is not supported; give one server's redis:// URL");
+  }
   if (config.timeout_ms < 1 || config.timeout_ms > 60'000) {
     throw std::invalid_argument("shared cache timeout_ms must be between 1 and 60000");
   }

@@ -37,10 +37,36 @@ TEST_CASE("redis URL: host, port, credentials, db and parameters", "[redis]") {
   CHECK(c.db == 1);
 }
 
+TEST_CASE("redis URL: a cluster's seed nodes", "[redis][cluster]") {
+  struct Case {
+    const char* url;
+    std::vector<std::pair<std::string, int>> seeds;
+  };
+  for (const Case& t : std::vector<Case>{
+           {"redis+cluster://a:7001", {{"a", 7001}}},
+           {"redis+cluster://a:7001,b:7002,c", {{"a", 7001}, {"b", 7002}, {"c", 6379}}},
+           {"redis+cluster://:pw@[::1]:7001,10.0.0.2:7002?wait_replicas=1", {{"::1", 7001}, {"10.0.0.2", 7002}}},
+       }) {
+    INFO(t.url);
+    RedisConfig c = parse_redis_url(t.url);
+    CHECK(c.cluster);
+    CHECK(c.seeds == t.seeds);
+    CHECK(c.host == t.seeds.front().first);
+    CHECK(c.port == t.seeds.front().second);
+  }
+  RedisConfig one = parse_redis_url("redis://h:6380?wait_replicas=2&wait_timeout_ms=50");
+  CHECK_FALSE(one.cluster);
+  CHECK(one.seeds == std::vector<std::pair<std::string, int>>{{"h", 6380}});
+  CHECK(one.wait_replicas == 2);
+  CHECK(one.wait_timeout_ms == 50);
+}
+
 TEST_CASE("redis URL: malformed URLs are refused with invalid_argument", "[redis]") {
   for (const char* bad : {"redis://", "redis://:6379", "redis://h:0", "redis://h:70000", "redis://h:12x",
                           "redis://h:1/x", "redis://h:1?nope=1", "redis://h:1?maxlen=", "redis://h:1?shards=0",
-                          "redis://user@h:1", "redis://:@h:1", "http://h:1", "redis://h:1?batch"}) {
+                          "redis://user@h:1", "redis://:@h:1", "http://h:1", "redis://h:1?batch",
+                          "redis://a:1,b:2", "redis+cluster://", "redis+cluster://a:1,", "redis+cluster://a:1,,b:2",
+                          "redis+cluster://a:1/0", "redis+cluster://a:1,b:x", "redis+cluster://a:1?wait_replicas=-1"}) {
     INFO(bad);
     CHECK_THROWS_AS(parse_redis_url(bad), std::invalid_argument);
   }
