@@ -10,7 +10,7 @@ set -g __nautilus_value_opts --url --token --config --priority --mix --type -t -
     --crash-duration --crash-volume-x --bars --engine-bars --clients --seconds --gets --keys --symbol --side \
     --quantity --price --id --reason --engine --interval --sort --tick-rate --background --rows --batch --postgres \
     --dir --events --from --to --limit --topic --since --period --data --param --out -j --jobs --record \
-    --role --name --ttl --publish --subscribe --deny-publish --deny-subscribe
+    --role --name --ttl --publish --subscribe --deny-publish --deny-subscribe --consumers --work-us --redis-pid
 
 # The command words typed so far (options and their values left out).
 function __nautilus_words
@@ -94,7 +94,7 @@ complete -c nautilus -n '__nautilus_arg_at risk 0' -a 'check state halt resume'
 complete -c nautilus -n '__nautilus_arg_at portfolio 0' -a 'show positions pnl optimize rebalance'
 complete -c nautilus -n '__nautilus_arg_at strategy 0' -a 'list stop resume'
 complete -c nautilus -n '__nautilus_arg_at token 0' -a 'create list revoke'
-complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub ws'
+complete -c nautilus -n '__nautilus_arg_at bench 0' -a 'throughput latency flash-crash vpin-detector engines tick-to-fill store backtest hub ws scale'
 
 # Positional arguments.
 for c in status start stop restart command
@@ -226,6 +226,18 @@ complete -c nautilus -n '__nautilus_is bench ws' -l fanout -x -d 'Clients per to
 complete -c nautilus -n '__nautilus_is bench ws' -l size -x -d 'Payload bytes'
 complete -c nautilus -n '__nautilus_is bench ws' -l ws-threads -x -d "The started daemon's websocket threads"
 complete -c nautilus -n '__nautilus_is bench ws' -l daemon -r -F -d 'nautilusd to start'
+
+# bench scale
+complete -c nautilus -n '__nautilus_is bench scale' -l backend -x -d 'Redis URL of the bus'
+complete -c nautilus -n '__nautilus_is bench scale' -l consumers -x -d 'Consumer counts, comma-separated'
+complete -c nautilus -n '__nautilus_is bench scale' -l runs -x -d 'Runs of each consumer count'
+complete -c nautilus -n '__nautilus_is bench scale' -l publishers -x -d 'Publisher threads'
+complete -c nautilus -n '__nautilus_is bench scale' -l count -x -d 'Messages a run'
+complete -c nautilus -n '__nautilus_is bench scale' -l rate -x -d 'Messages per second (default: flat out)'
+complete -c nautilus -n '__nautilus_is bench scale' -l size -x -d 'Payload bytes'
+complete -c nautilus -n '__nautilus_is bench scale' -l work-us -x -d 'Handler work per message, microseconds'
+complete -c nautilus -n '__nautilus_is bench scale' -l drain-timeout -x -d 'Seconds without a delivery before the rest count as lost'
+complete -c nautilus -n '__nautilus_is bench scale' -l redis-pid -x -d 'redis-server pid, for its CPU'
 
 # bench tick-to-fill / store / backtest
 complete -c nautilus -n '__nautilus_is bench tick-to-fill' -l symbols -x -d 'Symbols traded'

@@ -74,6 +74,7 @@ void add_tick_to_fill_command(CLI::App& bench, GlobalOptions& global);  // tick_
 void add_store_bench_command(CLI::App& bench, GlobalOptions& global);  // store_bench.cpp
 void add_backtest_bench_command(CLI::App& bench, GlobalOptions& global);  // backtest_bench.cpp
 void add_ws_bench_command(CLI::App& bench, GlobalOptions& global);  // ws_bench.cpp
+void add_scale_bench_command(CLI::App& bench, GlobalOptions& global);  // scale_bench.cpp
 
 void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   auto* bench = app.add_subcommand("bench", "Measure the buses: throughput, latency, flash-crash");
@@ -112,6 +113,7 @@ void add_bench_commands(CLI::App& app, GlobalOptions& global) {
   add_store_bench_command(*bench, global);
   add_backtest_bench_command(*bench, global);
   add_ws_bench_command(*bench, global);
+  add_scale_bench_command(*bench, global);
 }
 
 }  // namespace nautilus::cli
