@@ -45,6 +45,7 @@ struct RedisConfig {
   int discover_ms = 1'000;                // how often wildcard families re-list streams
   std::int64_t max_age_ms = 0;            // > 0: streams also trimmed by age (XTRIM MINID ~), beside maxlen
   int monitor_ms = 1'000;                 // how often group lag, pending and losses are read (XINFO)
+  bool high_reader = true;                // one server: high lanes read on a connection and thread of their own
   int wait_replicas = 0;                  // > 0: a write counts once this many replicas have it (WAIT)
   int wait_timeout_ms = 1'000;            // WAIT's timeout; not met: the entries are sent again
 };

@@ -82,8 +82,11 @@ void GroupMonitor::run() {
           const std::int64_t min_ms = wall_now_ns() / 1'000'000 - config_.max_age_ms;
           if (min_ms > 0) nodes.command(key, {"XTRIM", key, "MINID", "~", std::to_string(min_ms)});
         }
-        ReplyPtr info = nodes.command(key, {"XINFO", "STREAM", key});
+        // Groups first, then the stream: the stream's head is then no older
+        // than the groups' positions, so "caught up" cannot be read off a head
+        // that entries passed in between (they would count as lost).
         ReplyPtr groups = nodes.command(key, {"XINFO", "GROUPS", key});
+        ReplyPtr info = nodes.command(key, {"XINFO", "STREAM", key});
         if (!info || !groups || groups->type != REDIS_REPLY_ARRAY) continue;
         const std::int64_t length = integer(field(info.get(), "length")).value_or(0);
         const auto last_generated = stream_id(as_view(field(info.get(), "last-generated-id")));

@@ -96,15 +96,19 @@ bool BusCore::drain(std::chrono::milliseconds timeout) {
   }
   // Everything is in Redis now; each local subscriber is drained once it has
   // come back empty-handed from two reads that began after that point.
-  std::vector<std::pair<std::shared_ptr<RedisSub>, std::uint64_t>> subs;
+  struct Seen {
+    std::shared_ptr<RedisSub> sub;
+    std::uint64_t reads, high_reads;
+  };
+  std::vector<Seen> subs;
   {
     std::lock_guard lock(subs_mu_);
     for (auto& s : subs_) {
-      if (s->threaded()) subs.emplace_back(s, s->empty_reads());
+      if (s->threaded()) subs.push_back({s, s->empty_reads(), s->high_empty_reads()});
     }
   }
-  for (auto& [s, seen] : subs) {
-    while (s->empty_reads() < seen + 2 || s->busy()) {
+  for (auto& [s, seen, high_seen] : subs) {
+    while (s->empty_reads() < seen + 2 || s->high_empty_reads() < high_seen + 2 || s->busy()) {
       if (std::chrono::steady_clock::now() >= deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

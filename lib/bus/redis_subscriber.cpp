@@ -41,7 +41,9 @@ RedisSub::RedisSub(std::shared_ptr<BusCore> core, std::string pattern, Handler h
       options_(std::move(options)),
       consumer_(make_consumer_name(g_serial.fetch_add(1))),
       family_(pattern_family(pattern_)),
-      nodes_(config_, "nautilus:" + core_->name() + ":sub:" + consumer_) {
+      nodes_(config_, "nautilus:" + core_->name() + ":sub:" + consumer_),
+      high_reader_(config_.high_reader && !config_.cluster && options_.mode == DeliveryMode::kThread) {
+  if (high_reader_) high_nodes_ = std::make_unique<NodeSet>(config_, "nautilus:" + core_->name() + ":sub-high:" + consumer_);
   if (options_.name.empty()) options_.name = pattern_;
   group_ = !options_.group.empty() ? options_.group : !config_.group.empty() ? config_.group : options_.name;
 }
@@ -49,7 +51,13 @@ RedisSub::RedisSub(std::shared_ptr<BusCore> core, std::string pattern, Handler h
 RedisSub::~RedisSub() { cancel(); }
 
 void RedisSub::add_stream(const std::string& key) {
+  std::unique_lock lock(deliver_mu_, std::defer_lock);
+  if (high_reader_) lock.lock();
   if (stream_index_.count(key)) return;
+  if (is_high_key(key)) {
+    std::lock_guard keys_lock(high_keys_mu_);
+    high_keys_.push_back(key);
+  }
   const std::size_t index = streams_.size();
   stream_index_.emplace(key, index);
   streams_.push_back(StreamState{key, is_high_key(key), {}});
@@ -158,6 +166,10 @@ bool RedisSub::discover() {
 
 void RedisSub::start() {
   if (nodes_.ensure(stop_)) setup();
+  if (high_reader_) {
+    high_thread_ = std::thread([self = shared_from_this()] { self->run_high_reader(); });
+    high_thread_id_ = high_thread_.get_id();
+  }
   thread_ = std::thread([self = shared_from_this()] { self->run(); });
 }
 
@@ -167,11 +179,12 @@ void RedisSub::cancel() {
   }
   local_cv_.notify_all();
   if (thread_.joinable()) {
-    if (thread_.get_id() == std::this_thread::get_id()) {
-      thread_.detach();  // cancelled from inside its own handler
+    const auto me = std::this_thread::get_id();
+    if (thread_.get_id() == me || (high_reader_ && high_thread_id_ == me)) {
+      thread_.detach();  // cancelled from inside its own handler: the threads end by themselves
       return;
     }
-    thread_.join();
+    thread_.join();  // which joins the high-lane reader
   }
   // The thread is gone: the connection is ours. Leave no empty consumer behind;
   // one with pending entries stays so that others can reclaim them.
@@ -223,6 +236,8 @@ void RedisSub::take_polled_acks() {
 }
 
 void RedisSub::append_acks() {
+  std::unique_lock lock(deliver_mu_, std::defer_lock);
+  if (high_reader_) lock.lock();  // the high reader adds ACKs too
   for (auto& s : streams_) {
     if (s.acks.empty()) continue;
     // An unreachable node keeps its ACKs for later (after a failover they go
@@ -302,7 +317,15 @@ void RedisSub::deliver_now(std::size_t stream, std::string_view entry_id, Messag
   streams_[stream].acks.emplace_back(entry_id);
 }
 
-bool RedisSub::process(std::size_t stream, const redisReply* entry, long long deliveries) {
+bool RedisSub::process_in_turn(std::size_t stream, const redisReply* entry, long long deliveries) {
+  if (!high_reader_) return process(stream, entry, deliveries);
+  // The high reader goes first whenever it is waiting.
+  while (high_waiting_.load(std::memory_order_acquire)) std::this_thread::yield();
+  std::lock_guard lock(deliver_mu_);
+  return process(stream, entry, deliveries);
+}
+
+bool RedisSub::process(std::size_t stream, const redisReply* entry, long long deliveries, bool may_dead_letter) {
   if (!entry || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) return true;
   std::string_view entry_id = as_view(entry->element[0]);
   const redisReply* fields = entry->element[1];
@@ -312,6 +335,9 @@ bool RedisSub::process(std::size_t stream, const redisReply* entry, long long de
   }
   auto msg = std::make_shared<Message>();
   if (Status s = decode_entry(fields, *msg); !s) {
+    // The high reader has no connection for dead letters: the entry stays
+    // pending and the main reader's claim round moves it.
+    if (!may_dead_letter) return true;
     core_->decode_errors_shared().fetch_add(1, std::memory_order_relaxed);
     log_limited("decode:" + core_->name(), "bus '" + core_->name() + "': entry " + std::string(entry_id) +
                                                       " of " + streams_[stream].key + " does not decode (" +
@@ -354,6 +380,7 @@ void RedisSub::read_round(bool high_only, std::size_t count, bool block, std::ve
     std::size_t named = 0;
     for (std::size_t si : read_groups_[g]) {
       if (high_only && !streams_[si].high) continue;
+      if (!high_only && high_reader_ && streams_[si].high) continue;  // the high reader's
       args.push_back(streams_[si].key);
       ++named;
     }
@@ -388,6 +415,7 @@ bool RedisSub::handle_read_error(const redisReply* r) {
 // Non-blocking read of the high lanes, used between normal entries so urgent
 // traffic does not wait for a whole normal batch to be handled.
 bool RedisSub::read_high_now() {
+  if (high_reader_) return true;  // it reads them as they come
   bool any_high = false;
   for (const auto& s : streams_) any_high = any_high || s.high;
   if (!any_high) return true;
@@ -407,7 +435,7 @@ bool RedisSub::read_high_now() {
       if (it == stream_index_.end()) continue;
       const redisReply* entries = sr->element[1];
       for (std::size_t j = 0; j < entries->elements; ++j) {
-        if (!process(it->second, entries->element[j], 1)) return false;
+        if (!process_in_turn(it->second, entries->element[j], 1)) return false;
       }
     }
   }
@@ -435,6 +463,13 @@ bool RedisSub::read_and_deliver() {
   // slot, none blocking (a blocked call would hold up the other slots).
   std::vector<ReplyPtr> replies;
   read_round(false, count, !config_.cluster, replies);
+  if (replies.empty()) {
+    // Nothing to read here (only high lanes, which the high reader has, or
+    // every node away): wait instead of spinning.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(config_.block_ms, 20)));
+    empty_reads_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+  }
   bool ok = true, got = false;
   for (const auto& r : replies) {
     if (!r) ok = false;
@@ -463,7 +498,7 @@ bool RedisSub::read_and_deliver() {
         const redisReply* entries = sr->element[1];
         for (std::size_t j = 0; j < entries->elements; ++j) {
           if (stop_.load(std::memory_order_acquire)) return true;  // the rest stays pending
-          if (!process(it->second, entries->element[j], 1)) return false;
+          if (!process_in_turn(it->second, entries->element[j], 1)) return false;
           if (pass == 0 && threaded() && ++since_check >= kUrgentCheckEvery) {
             since_check = 0;
             if (!read_high_now()) return false;
@@ -512,7 +547,7 @@ bool RedisSub::claim() {
           const redisReply* e = entries->element[k];
           if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY) continue;
           auto c = counts.find(std::string(as_view(e->element[0])));
-          if (!process(si, e, c == counts.end() ? 2 : c->second)) return false;
+          if (!process_in_turn(si, e, c == counts.end() ? 2 : c->second)) return false;
         }
       }
       if (cursor == "0-0") break;
@@ -538,12 +573,85 @@ void RedisSub::run() {
     if (now >= next_claim_ns_ && !claim()) continue;
     read_and_deliver();
   }
-  // Whatever was handled gets its ACK before the thread goes.
+  // Whatever was handled gets its ACK before the thread goes, the high
+  // reader's too.
+  if (high_thread_.joinable()) high_thread_.join();
   if (nodes_.ready()) {
     take_polled_acks();
     append_acks();
     consume_acks();
   }
+}
+
+void RedisSub::run_high_reader() {
+  char name[16];
+  std::snprintf(name, sizeof name, "rhigh:%.9s", options_.name.c_str());
+  pthread_setname_np(pthread_self(), name);
+  const std::string count = std::to_string(config_.read_count);
+  const std::string block = std::to_string(config_.block_ms);
+  std::vector<std::string> keys;
+  std::vector<std::string_view> args;
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (!high_nodes_->ready() && !high_nodes_->ensure(stop_)) continue;
+    if (!groups_ready_.load(std::memory_order_acquire)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the main reader creates them
+      continue;
+    }
+    {
+      // Not deliver_mu_: a handler holding its turn must not keep the next
+      // urgent read from going out.
+      std::lock_guard lock(high_keys_mu_);
+      keys = high_keys_;
+    }
+    if (keys.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(config_.block_ms));
+      high_empty_reads_.fetch_add(1, std::memory_order_acq_rel);
+      continue;
+    }
+    args = {"XREADGROUP", "GROUP", group_, consumer_, "COUNT", count, "BLOCK", block, "STREAMS"};
+    for (const auto& k : keys) args.push_back(k);
+    for (std::size_t i = 0; i < keys.size(); ++i) args.push_back(">");
+    Connection* c = high_nodes_->for_key(keys.front());
+    ReplyPtr r = c ? c->command(args) : nullptr;
+    if (!r) continue;  // reconnects at ready()
+    if (r->type == REDIS_REPLY_ERROR) {
+      // NOGROUP: the main reader recreates the groups (a restart without AOF).
+      if (!is_error(r.get(), "NOGROUP")) log_limited("xreadgroup-high", "XREADGROUP (high): " + std::string(as_view(r.get())));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+      high_empty_reads_.fetch_add(1, std::memory_order_acq_rel);
+      continue;
+    }
+    high_waiting_.store(true, std::memory_order_release);
+    std::unique_lock lock(deliver_mu_, std::try_to_lock);
+    const bool waited = !lock.owns_lock();
+    if (waited) lock.lock();
+    high_waiting_.store(false, std::memory_order_release);
+    auto deliver = [&](const redisReply* reply) {
+      for (std::size_t i = 0; i < reply->elements; ++i) {
+        const redisReply* sr = reply->element[i];
+        if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
+        auto it = stream_index_.find(std::string(as_view(sr->element[0])));
+        if (it == stream_index_.end()) continue;
+        const redisReply* entries = sr->element[1];
+        for (std::size_t j = 0; j < entries->elements; ++j) {
+          if (stop_.load(std::memory_order_acquire)) return;  // the rest stays pending
+          process(it->second, entries->element[j], 1, /*may_dead_letter=*/false);
+        }
+      }
+    };
+    deliver(r.get());
+    if (waited) {
+      // More high entries may have come while a handler held the turn: take
+      // them in this same turn (a read without BLOCK), before any normal one.
+      args.erase(args.begin() + 6, args.begin() + 8);  // BLOCK <ms>
+      ReplyPtr more = c->command(args);
+      if (more && more->type == REDIS_REPLY_ARRAY) deliver(more.get());
+    }
+  }
+  high_nodes_->close();
 }
 
 std::size_t RedisSub::poll(std::size_t max) {

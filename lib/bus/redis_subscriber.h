@@ -4,7 +4,12 @@
 // normal entries), filters by pattern, drops duplicates by message id, calls
 // the handler (or queues for poll()), XACKs what was handled, reclaims
 // entries other consumers left pending past claim_idle_ms, and dead-letters
-// what does not decode or was delivered max_deliveries times. On one server
+// what does not decode or was delivered max_deliveries times. On one server a
+// second thread with its own connection blocks on the high lanes alone
+// (high_reader), so an urgent entry never waits for the normal lane's read,
+// its XACKs or its batch: it is handed to the handler as soon as the handler
+// is free (the two threads take turns, high first; a handler is never called
+// twice at once). On one server
 // one XREADGROUP covers every stream and blocks; on a cluster a call cannot
 // span hash slots, so each round pipelines one non-blocking XREADGROUP per
 // slot (both lanes of a shard share one) to the slot's node, and an idle
@@ -69,8 +74,16 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::size_t poll(std::size_t max);
   SubscriberStats stats() const;
   const std::string& pattern() const { return pattern_; }
-  ConnState state() const { return nodes_.state(); }
+  ConnState state() const {
+    ConnState s = nodes_.state();
+    if (high_nodes_ && severity(high_nodes_->state()) > severity(s)) s = high_nodes_->state();
+    return s;
+  }
   std::uint64_t empty_reads() const { return empty_reads_.load(std::memory_order_acquire); }
+  // Empty reads of the high-lane reader (the main reader's when there is none).
+  std::uint64_t high_empty_reads() const {
+    return high_reader_ ? high_empty_reads_.load(std::memory_order_acquire) : empty_reads();
+  }
   bool threaded() const { return options_.mode == DeliveryMode::kThread; }
   bool busy() const { return in_handler_.load(std::memory_order_acquire); }
 
@@ -93,7 +106,10 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   // when a connection broke.
   bool consume_acks(Connection* c = nullptr);
   // Returns false when the connection broke.
-  bool process(std::size_t stream, const redisReply* entry, long long deliveries);
+  bool process(std::size_t stream, const redisReply* entry, long long deliveries, bool may_dead_letter = true);
+  // process() on the main reader, in turn with the high-lane reader.
+  bool process_in_turn(std::size_t stream, const redisReply* entry, long long deliveries);
+  void run_high_reader();
   bool dead_letter(std::size_t stream, std::string_view entry_id, const redisReply* fields,
                    std::string_view reason, long long deliveries);
   void deliver_now(std::size_t stream, std::string_view entry_id, MessagePtr msg, long long deliveries);
@@ -122,7 +138,7 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::int64_t idle_sleep_us_ = 0;  // cluster: back-off between empty rounds
   std::unordered_map<std::string, bool> match_cache_;
   redis::RecentIds recent_{1 << 16};
-  bool groups_ready_ = false;
+  std::atomic<bool> groups_ready_{false};
   std::int64_t next_discover_ns_ = 0;
   std::int64_t next_claim_ns_ = 0;
 
@@ -130,6 +146,20 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::atomic<bool> in_handler_{false};
   std::atomic<std::uint64_t> empty_reads_{0};
   std::thread thread_;
+
+  // The high-lane reader (one server, threaded delivery): its own connection
+  // and thread. deliver_mu_ makes the two readers take turns in process():
+  // streams_, stream_index_, the ACK lists, recent_ ids and the counters are
+  // touched under it whenever high_reader_ is set.
+  const bool high_reader_;
+  std::unique_ptr<NodeSet> high_nodes_;
+  std::thread high_thread_;
+  std::thread::id high_thread_id_;
+  std::mutex deliver_mu_;
+  std::atomic<bool> high_waiting_{false};  // the high reader wants the turn
+  std::mutex high_keys_mu_;
+  std::vector<std::string> high_keys_;     // guarded by high_keys_mu_
+  std::atomic<std::uint64_t> high_empty_reads_{0};
 
   // kPolled: the reader fills local lanes, poll() empties them and hands back ACKs.
   mutable std::mutex local_mu_;

@@ -69,6 +69,7 @@ void apply_param(RedisConfig& c, std::string_view key, std::string_view value, s
   else if (key == "max_age_ms") c.max_age_ms = parse_number<std::int64_t>(value, key, url, 1, 366LL * 86'400'000);
   else if (key == "monitor_ms") c.monitor_ms = i(10, 3'600'000);
   else if (key == "wait_replicas") c.wait_replicas = i(0, 100);
+  else if (key == "high_reader") c.high_reader = i(0, 1) == 1;
   else if (key == "wait_timeout_ms") c.wait_timeout_ms = i(1, 600'000);
   else throw std::invalid_argument("unknown parameter '" + std::string(key) + "' in redis URL '" + std::string(url) + "'");
 }

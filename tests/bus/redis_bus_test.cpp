@@ -344,6 +344,43 @@ TEST_CASE("redis: urgent messages overtake a normal backlog", "[redis]") {
   CHECK(urgent_at == std::vector<std::size_t>{1, 2, 3, 4, 5});
 }
 
+TEST_CASE("redis: an urgent message arriving mid-batch waits for one handler call, not the batch", "[redis]") {
+  // A 1000-entry normal batch is being handled (1 ms a message) when an urgent
+  // message is published. The high-lane reader has it on its own connection
+  // and takes the next turn; with high_reader=0 the one reader would look at
+  // the high lane only every 256 entries.
+  RedisServer server;
+  auto bus = make_bus(server.url("count=1000"), named("engine"));
+  Gate gate;
+  std::atomic<int> seen{0};
+  Inbox inbox;
+  auto sub = bus->subscribe("risk.*", [&](const MessagePtr& m) {
+    inbox.handler()(m);
+    if (m->priority == Priority::kUrgent) return;
+    if (seen.fetch_add(1) == 0) gate.wait();  // hold the first so the backlog piles up
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }, in_group("strategy"));
+  constexpr int kBacklog = 1000;
+  REQUIRE(bus->publish(msg("risk.metric.gate", seq_payload(-1))).is_ok());
+  REQUIRE(wait_until([&] { return seen.load() == 1; }));
+  for (int i = 0; i < kBacklog; ++i) REQUIRE(bus->publish(msg("risk.metric.var", seq_payload(i))).is_ok());
+  // The backlog is in Redis while the reader is held (the key of docs/redis-layout.md).
+  REQUIRE(wait_until([&] { return server.integer({"XLEN", "nautilus:engine:{risk.3}:normal"}) >= kBacklog; }));
+  gate.open();
+  REQUIRE(wait_until([&] { return seen.load() >= 10; }));  // the batch is under way
+  const int at_publish = seen.load();
+  REQUIRE(bus->publish(msg("risk.alert.halt", seq_payload(99999), Priority::kUrgent)).is_ok());
+  REQUIRE(wait_until([&] { return inbox.count.load() == kBacklog + 2; }, std::chrono::seconds(60)));
+  auto all = inbox.snapshot();
+  std::size_t urgent_at = all.size();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i]->priority == Priority::kUrgent) urgent_at = i;
+  }
+  INFO("published after " << at_publish << " normal messages, delivered at " << urgent_at);
+  REQUIRE(urgent_at < all.size());
+  CHECK(static_cast<int>(urgent_at) < at_publish + 100);
+}
+
 TEST_CASE("redis: Redis killed and restarted during a steady publish loses nothing", "[redis]") {
   RedisServer server;
   const std::string query = "backoff_ms=10&backoff_max_ms=100&attempts=1000&claim_idle_ms=300";
