@@ -38,7 +38,7 @@ _nautilus_options() {
     "bench store") echo "--rows --batch --postgres --dir --rate --seconds" ;;
     "bench backtest") echo "--events --symbols --rate" ;;
     "bench ws") echo "--clients --rate --duration --fanout --size --ws-threads --daemon" ;;
-    "bench scale") echo "--backend --consumers --runs --publishers --count --rate --size --work-us --drain-timeout --redis-pid" ;;
+    "bench scale") echo "--backend --consumers --runs --publishers --count --rate --size --work-us --wait-us --drain-timeout --redis-pid" ;;
     "data sources") echo "--probe" ;;
     "data history") echo "-t --type --from --to --limit --csv" ;;
     events) echo "--topic --since --from --to --limit" ;;
@@ -73,7 +73,7 @@ _nautilus_takes_value() {
     --tick-rate|--background|--rows|--batch|--postgres|--dir|--events|--from|--to|--limit) return 0 ;;
     --topic|--since|--period|--data|--param|--out|-j|--jobs|--record) return 0 ;;
     --role|--name|--ttl|--publish|--subscribe|--deny-publish|--deny-subscribe) return 0 ;;
-    --consumers|--work-us|--redis-pid) return 0 ;;
+    --consumers|--work-us|--wait-us|--redis-pid) return 0 ;;
   esac
   return 1
 }

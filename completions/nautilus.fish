@@ -10,7 +10,7 @@ set -g __nautilus_value_opts --url --token --config --priority --mix --type -t -
     --crash-duration --crash-volume-x --bars --engine-bars --clients --seconds --gets --keys --symbol --side \
     --quantity --price --id --reason --engine --interval --sort --tick-rate --background --rows --batch --postgres \
     --dir --events --from --to --limit --topic --since --period --data --param --out -j --jobs --record \
-    --role --name --ttl --publish --subscribe --deny-publish --deny-subscribe --consumers --work-us --redis-pid
+    --role --name --ttl --publish --subscribe --deny-publish --deny-subscribe --consumers --work-us --wait-us --redis-pid
 
 # The command words typed so far (options and their values left out).
 function __nautilus_words
@@ -236,6 +236,7 @@ complete -c nautilus -n '__nautilus_is bench scale' -l count -x -d 'Messages a r
 complete -c nautilus -n '__nautilus_is bench scale' -l rate -x -d 'Messages per second (default: flat out)'
 complete -c nautilus -n '__nautilus_is bench scale' -l size -x -d 'Payload bytes'
 complete -c nautilus -n '__nautilus_is bench scale' -l work-us -x -d 'Handler work per message, microseconds'
+complete -c nautilus -n '__nautilus_is bench scale' -l wait-us -x -d 'Handler wait per message, microseconds (slept)'
 complete -c nautilus -n '__nautilus_is bench scale' -l drain-timeout -x -d 'Seconds without a delivery before the rest count as lost'
 complete -c nautilus -n '__nautilus_is bench scale' -l redis-pid -x -d 'redis-server pid, for its CPU'
 

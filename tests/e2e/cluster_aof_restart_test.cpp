@@ -17,14 +17,6 @@
 namespace nautilus::test {
 namespace {
 
-// `messages` of the risk engine in `d` (every message it handled), -1 when
-// the daemon did not answer.
-long long risk_messages(const DaemonProcess& d) {
-  auto r = d.cli("--json engine status risk");
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
-  return r.rc == 0 && j.is_object() ? j.value("messages", -1LL) : -1;
-}
-
 // What a daemon can hold that Redis does not know is done, so what can be
 // handled or written twice: reads of kReadCount entries per stream (the
 // orders' five topics fall on at most kShards streams) and a write batch of
@@ -83,7 +75,7 @@ void flood_through_restart(int signal) {
   CHECK_FALSE(b.proc.exited());
   CHECK(eventually([&] { return engine_running_everywhere({&a, &b}); }));
   CHECK(eventually([&] { return daemons_listed(a) == 2 && daemons_listed(b) == 2; }));
-  const long long handled_a = risk_messages(a), handled_b = risk_messages(b);
+  const long long handled_a = engine_messages(a, "risk"), handled_b = engine_messages(b, "risk");
   INFO("orders handled by a " << handled_a << ", by b " << handled_b);
   CHECK(handled_a > 0);
   CHECK(handled_b > 0);

@@ -59,6 +59,14 @@ inline bool engine_running_everywhere(std::initializer_list<const DaemonProcess*
   return true;
 }
 
+// `messages` of engine `name` in `d` (everything its subscriptions handled),
+// -1 when the daemon did not answer.
+inline long long engine_messages(const DaemonProcess& d, const std::string& name) {
+  auto r = d.cli("--json engine status " + name);
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  return r.rc == 0 && j.is_object() ? j.value("messages", -1LL) : -1;
+}
+
 // The `nautilus top` row of consumer group `group` as `d` sees it (bus,
 // consumers, pending, lag, lost), null when `d` does not list it.
 inline nlohmann::json consumer_group(const DaemonProcess& d, const std::string& group) {

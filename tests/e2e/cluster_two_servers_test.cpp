@@ -14,14 +14,6 @@
 namespace nautilus::test {
 namespace {
 
-// `messages` of engine `name` in `d` (everything it handled), -1 when the
-// daemon did not answer.
-long long engine_messages(const DaemonProcess& d, const std::string& name) {
-  auto r = d.cli("--json engine status " + name);
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
-  return r.rc == 0 && j.is_object() ? j.value("messages", -1LL) : -1;
-}
-
 std::shared_ptr<Message> make_trade(int i) {
   auto m = std::make_shared<Message>();
   const std::string symbol = "SYM" + std::to_string(i % 5);

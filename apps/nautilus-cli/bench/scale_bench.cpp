@@ -44,7 +44,8 @@ struct ScaleArgs {
   std::uint64_t count = 200'000;  // per run, all publishers together
   double rate = 0;                // msgs/s, all publishers together; 0 = flat out
   std::size_t payload_bytes = 100;
-  double work_us = 0;             // simulated handler cost per message
+  double work_us = 0;             // simulated handler CPU per message (spun)
+  double wait_us = 0;             // simulated handler wait per message (slept, as on I/O)
   double drain_timeout_s = 10;    // give up after this long without a new delivery
   pid_t redis_pid = 0;
 };
@@ -60,13 +61,17 @@ double cpu_seconds_self() {
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-// Spins for `us` microseconds: a handler's own work, which is what several
-// consumers of a kind are there to share.
-void simulate_work(double us) {
-  if (us <= 0) return;
-  const std::int64_t until = monotonic_now_ns() + static_cast<std::int64_t>(us * 1000);
-  while (monotonic_now_ns() < until) {
+// A handler's own cost, which is what several consumers of a kind are
+// there to share: `work_us` of CPU (spun), then `wait_us` of waiting (slept,
+// as on a remote call), which takes no core, so consumers that wait scale
+// past the machine's cores and consumers that compute do not.
+void simulate_handler(double work_us, double wait_us) {
+  if (work_us > 0) {
+    const std::int64_t until = monotonic_now_ns() + static_cast<std::int64_t>(work_us * 1000);
+    while (monotonic_now_ns() < until) {
+    }
   }
+  if (wait_us > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(static_cast<std::int64_t>(wait_us * 1000)));
 }
 
 struct RunResult {
@@ -139,11 +144,11 @@ RunResult run_once(const ScaleArgs& a, int consumers, int run) {
     o.overflow = OverflowPolicy::kBlock;
     Tracker* t = c.tracker.get();
     Clock* clock = &c.bus->clock();
-    const double work = a.work_us;
-    c.sub = c.bus->subscribe("bench.scale.*", [t, clock, work](const MessagePtr& m) {
+    const double work = a.work_us, wait = a.wait_us;
+    c.sub = c.bus->subscribe("bench.scale.*", [t, clock, work, wait](const MessagePtr& m) {
       const std::int64_t now = current_delivery_ns();
       t->on_message(*m, now != 0 ? now : clock->now_ns());
-      simulate_work(work);
+      simulate_handler(work, wait);
     }, o);
   }
   std::unique_ptr<Bus> pub_bus = open_direct_bus(a.backend, "bench");
@@ -292,6 +297,7 @@ void run_scale_bench(const GlobalOptions& g, const ScaleArgs& a) {
                                 {"rate_target", a.rate},
                                 {"payload_bytes", a.payload_bytes},
                                 {"work_us", a.work_us},
+                                {"wait_us", a.wait_us},
                                 {"cpus", std::thread::hardware_concurrency()},
                                 {"runs", runs},
                                 {"summary", summary}}
@@ -301,7 +307,8 @@ void run_scale_bench(const GlobalOptions& g, const ScaleArgs& a) {
     std::cout << "bench scale: " << a.backend << ", " << a.publishers << " publisher(s), "
               << format_count(static_cast<double>(a.count)) << " msgs a run "
               << (a.rate > 0 ? "at " + format_count(a.rate) + " msgs/s" : std::string("flat out")) << ", "
-              << a.payload_bytes << " B, handler work " << format_fixed(a.work_us, 1) << " us, "
+              << a.payload_bytes << " B, handler work " << format_fixed(a.work_us, 1) << " us + wait "
+              << format_fixed(a.wait_us, 1) << " us, "
               << std::thread::hardware_concurrency() << " CPUs\n";
     Table t({"CONSUMERS", "RUN", "PUBLISHED", "DELIVERED", "LOST", "DUP", "MSGS/S", "SHARE", "P50 MS", "P99 MS",
              "BENCH CPU", "REDIS CPU", "LOAD"});
@@ -341,6 +348,8 @@ void add_scale_bench_command(CLI::App& bench, GlobalOptions& global) {
   cmd->add_option("--size", a->payload_bytes, "Payload size in bytes")->check(CLI::Range(16, 1 << 20))
       ->capture_default_str();
   cmd->add_option("--work-us", a->work_us, "Handler work per message, microseconds (spun, as a real handler's CPU)")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  cmd->add_option("--wait-us", a->wait_us, "Handler wait per message, microseconds (slept, as on I/O: takes no core)")
       ->check(CLI::Range(0.0, 1e6))->capture_default_str();
   cmd->add_option("--drain-timeout", a->drain_timeout_s, "Seconds without a new delivery before the rest count as lost")
       ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
