@@ -1,7 +1,8 @@
 // Feeds arbitrary bytes to both envelope decoders. A decoded message must
 // re-encode and decode to the same message. The allocation-free JSON syntax
 // check must agree with nlohmann's parser on every input it does not refuse
-// for depth, and so must the allocation-free field reader (read_json_fields).
+// for depth, and so must the allocation-free field reader (read_json_fields)
+// and the price reader risk and the portfolio use on it (read_price_fields).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "core/codec.h"
 #include "core/json_syntax.h"
 #include "support/json_fields_reference.h"
+#include "support/price_fields_reference.h"
 
 using namespace nautilus;
 
@@ -34,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   }
   if (!nautilus::testing::compare_json_fields_with_nlohmann(std::string(in)).empty()) std::abort();
+  if (!nautilus::testing::compare_price_fields_with_nlohmann(std::string(in)).empty()) std::abort();
   for (Encoding e : {Encoding::kJson, Encoding::kMsgpack}) {
     Message m;
     if (!decode(e, in, m)) continue;

@@ -15,7 +15,9 @@
 
 namespace nautilus::testing {
 
-inline constexpr std::array<std::string_view, 5> kJsonFieldKeys = {"symbol", "price", "size", "ts_ns", "side"};
+// The trade's fields (VPIN, features) and the quote's and bar's (risk, portfolio).
+inline constexpr std::array<std::string_view, 8> kJsonFieldKeys = {"symbol", "price", "size", "ts_ns",
+                                                                   "side",   "bid",   "ask",  "close"};
 
 // What nlohmann makes of `text`, in the reader's terms; "" when they agree,
 // else what differs. kUnsupported agrees with anything nlohmann accepts.

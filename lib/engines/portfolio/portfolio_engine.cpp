@@ -17,6 +17,7 @@
 #include "engines/portfolio/optimizer.h"
 #include "engines/portfolio/paper_execution.h"
 #include "engines/portfolio/positions.h"
+#include "engines/trade_fields.h"
 
 namespace nautilus {
 namespace {
@@ -93,11 +94,8 @@ std::optional<double> finite_number(const nlohmann::json& j, const char* key) {
   return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
 }
 
-// The payload's "symbol", else the topic's part after `prefix` (or last segment).
-std::string symbol_of(const Message& m, const nlohmann::json& j, std::string_view prefix = {}) {
-  if (auto s = j.find("symbol"); s != j.end() && s->is_string() && !s->get<std::string>().empty()) {
-    return s->get<std::string>();
-  }
+// The topic's part after `prefix` (or its last segment).
+std::string topic_symbol(const Message& m, std::string_view prefix) {
   if (!prefix.empty() && m.topic.size() > prefix.size() && m.topic.compare(0, prefix.size(), prefix) == 0) {
     return m.topic.substr(prefix.size());
   }
@@ -105,10 +103,19 @@ std::string symbol_of(const Message& m, const nlohmann::json& j, std::string_vie
   return dot == std::string::npos ? std::string() : m.topic.substr(dot + 1);
 }
 
-std::int64_t market_time(const Message& m, const nlohmann::json& j) {
-  if (auto t = j.find("ts_ns"); t != j.end() && t->is_number_integer()) return t->get<std::int64_t>();
-  return m.timestamp_ns;
+// The payload's "symbol", else the topic's (topic_symbol).
+std::string symbol_of(const Message& m, const nlohmann::json& j, std::string_view prefix = {}) {
+  if (auto s = j.find("symbol"); s != j.end() && s->is_string() && !s->get<std::string>().empty()) {
+    return s->get<std::string>();
+  }
+  return topic_symbol(m, prefix);
 }
+std::string symbol_of(const Message& m, const PriceFields& f, std::string_view prefix) {
+  return f.symbol && !f.symbol->empty() ? std::string(*f.symbol) : topic_symbol(m, prefix);
+}
+
+// The payload's integer "ts_ns", else the message's time.
+std::int64_t market_time(const Message& m, const PriceFields& f) { return f.ts_ns.value_or(m.timestamp_ns); }
 
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
@@ -262,17 +269,20 @@ class PortfolioEngine final : public Engine {
 
   // ---- data plane: market data ------------------------------------------
 
+  // Quotes and trades arrive on every market data message: their fields are
+  // read without a parse tree (trade_fields.h), the same values nlohmann gave.
   void on_quote(const Message& m) {
-    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    PriceFields f;
+    const bool object = read_price_fields(m.payload, f);
     Outbox out;
     {
       std::lock_guard lock(mu_);
-      if (!j.is_object()) {
+      if (!object) {
         ++counters_.bad_quotes;
         return;
       }
-      const std::string symbol = symbol_of(m, j, kQuotePrefix);
-      auto bid = finite_number(j, "bid"), ask = finite_number(j, "ask");
+      const std::string symbol = symbol_of(m, f, kQuotePrefix);
+      const auto bid = f.bid, ask = f.ask;
       // Checked before anything is touched, so a bad quote changes nothing.
       if (!bid || !ask || *bid <= 0.0 || *ask <= 0.0 || *bid > *ask || symbol.empty()) {
         ++counters_.bad_quotes;
@@ -284,7 +294,7 @@ class PortfolioEngine final : public Engine {
         return;
       }
       fills_.clear();
-      if (!executor_->on_quote(symbol, *bid, *ask, market_time(m, j), fills_).is_ok()) ++counters_.bad_quotes;
+      if (!executor_->on_quote(symbol, *bid, *ask, market_time(m, f), fills_).is_ok()) ++counters_.bad_quotes;
       book_fills(out);
       mark_changed(symbol, out);
     }
@@ -292,19 +302,20 @@ class PortfolioEngine final : public Engine {
   }
 
   void on_trade(const Message& m) {
-    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    PriceFields f;
+    const bool object = read_price_fields(m.payload, f);
     Outbox out;
     {
       std::lock_guard lock(mu_);
-      auto price = j.is_object() ? finite_number(j, "price") : std::nullopt;
-      const std::string symbol = j.is_object() ? symbol_of(m, j, kTradePrefix) : std::string();
+      const auto price = object ? f.price : std::nullopt;
+      const std::string symbol = object ? symbol_of(m, f, kTradePrefix) : std::string();
       if (!price || *price <= 0.0 || symbol.empty()) {
         ++counters_.bad_trades;
         return;
       }
       if (!admit(symbol)) return;
       fills_.clear();
-      (void)executor_->on_trade(symbol, *price, market_time(m, j), fills_);  // price > 0 checked above
+      (void)executor_->on_trade(symbol, *price, market_time(m, f), fills_);  // price > 0 checked above
       book_fills(out);
       (void)book_->set_last(symbol, *price);  // checked above
       mark_changed(symbol, out);

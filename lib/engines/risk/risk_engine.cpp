@@ -9,6 +9,7 @@
 #include "core/message.h"
 #include "core/periodic_timer.h"
 #include "engines/risk/risk_manager.h"
+#include "engines/trade_fields.h"
 
 namespace nautilus {
 namespace {
@@ -61,11 +62,17 @@ Settings parse_settings(const nlohmann::json& section) {
   return s;
 }
 
-// The symbol: the payload's "symbol", else the topic's last segment.
-std::string symbol_of(const Message& m, const nlohmann::json& j) {
-  if (auto s = j.find("symbol"); s != j.end() && s->is_string()) return s->get<std::string>();
+// The symbol: the payload's "symbol" (a string, even empty), else the topic's last segment.
+std::string_view symbol_of(const Message& m, std::optional<std::string_view> payload_symbol) {
+  if (payload_symbol) return *payload_symbol;
   auto dot = m.topic.rfind('.');
-  return dot == std::string::npos ? std::string() : m.topic.substr(dot + 1);
+  return dot == std::string::npos ? std::string_view() : std::string_view(m.topic).substr(dot + 1);
+}
+
+std::string symbol_of(const Message& m, const nlohmann::json& j) {
+  auto s = j.find("symbol");
+  return std::string(symbol_of(m, s != j.end() && s->is_string() ? std::optional<std::string_view>(s->get_ref<const std::string&>())
+                                                                  : std::nullopt));
 }
 
 constexpr auto number = payload::finite_number;
@@ -180,24 +187,24 @@ class RiskEngine final : public Engine {
     if (!manager_) throw std::logic_error("risk engine is not started");
   }
 
-  // Data plane: malformed input is counted and skipped.
+  // Data plane: malformed input is counted and skipped. Every quote and trade
+  // comes here, so the fields are read without a parse tree (trade_fields.h).
   void on_price(const Message& m, bool quote) {
-    auto j = nlohmann::json::parse(m.payload, nullptr, false);
+    PriceFields f;
+    const bool object = read_price_fields(m.payload, f);
     std::optional<double> price;
-    if (j.is_object()) {
+    if (object) {
       if (quote) {
-        auto bid = number(j, "bid"), ask = number(j, "ask");
-        if (bid && ask && *bid > 0 && *ask > 0) price = (*bid + *ask) / 2.0;
+        if (f.bid && f.ask && *f.bid > 0 && *f.ask > 0) price = (*f.bid + *f.ask) / 2.0;
       } else {
-        price = number(j, "price");
-        if (!price) price = number(j, "close");  // a bar: topics.trades may list bar topics (backtests on bars)
+        price = f.price ? f.price : f.close;  // a bar: topics.trades may list bar topics (backtests on bars)
       }
     }
     RiskEvents ev;
     {
       std::lock_guard lock(mu_);
       const std::int64_t now = clock_->now_ns();
-      if (!price || !manager_->on_price(j.is_object() ? symbol_of(m, j) : std::string(), *price, now).is_ok()) {
+      if (!price || !manager_->on_price(object ? std::string(symbol_of(m, f.symbol)) : std::string(), *price, now).is_ok()) {
         ++malformed_;
         return;
       }
