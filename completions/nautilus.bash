@@ -30,7 +30,7 @@ _nautilus_options() {
     "bus subscribe") echo "--count --timeout --group --backend --raw" ;;
     "bench throughput") echo "--backend --publishers --subscribers --size --count --duration --queue --priority --mix --drain-timeout --peer" ;;
     "bench latency") echo "--backend --publishers --subscribers --size --count --duration --queue --priority --mix --drain-timeout --rate" ;;
-    "bench flash-crash") echo "--backend --md-backend --engine-backend --duration --rate --symbols --seed --bar-ms --size --queue --mix --drain-timeout" ;;
+    "bench flash-crash") echo "--backend --md-backend --engine-backend --duration --rate --symbols --crashes --seed --bar-ms --size --queue --mix --drain-timeout" ;;
     "bench vpin-detector") echo "--runs --calm-minutes --seed --vpin --stream-interval-ms --crash-plunge-pct --crash-duration --crash-volume-x" ;;
     "bench engines") echo "--bars --engine-bars --symbols --runs --seed" ;;
     "bench hub") echo "--clients --symbols --seconds --gets --keys --no-prefetch" ;;

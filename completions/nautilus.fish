@@ -141,6 +141,7 @@ complete -c nautilus -n '__nautilus_is bench flash-crash' -l engine-backend -x -
 complete -c nautilus -n '__nautilus_is bench flash-crash' -l duration -x -d 'Seconds of flood and feed'
 complete -c nautilus -n '__nautilus_is bench flash-crash' -l rate -x -d 'Background msgs/s, both buses'
 complete -c nautilus -n '__nautilus_is bench flash-crash' -l symbols -x -d 'Crash symbols'
+complete -c nautilus -n '__nautilus_is bench flash-crash' -l crashes -x -d 'Crashes per symbol (0: as many as fit)'
 complete -c nautilus -n '__nautilus_is bench flash-crash' -l seed -x -d 'Synthetic feed seed'
 complete -c nautilus -n '__nautilus_is bench flash-crash' -l bar-ms -x -d 'Wall ms per VPIN bar'
 complete -c nautilus -n '__nautilus_is bench flash-crash' -l size -x -d 'Background payload bytes'

@@ -1,7 +1,8 @@
 // End to end: `nautilus bench flash-crash`, the real binary, in-process and on
-// a real redis-server: every crash symbol is halted by the real vpin and risk
-// engines, nothing at high priority or above is lost, the report's fields are
-// there. No timing is asserted: the figures are measured, not tested.
+// a real redis-server: every crash (symbols crash repeatedly) is halted by the
+// real vpin and risk engines, nothing at high priority or above is lost, the
+// report's fields and sample counts are there. No timing is asserted: the
+// figures are measured, not tested.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -90,10 +91,23 @@ void check_report(const json& r, int symbols, bool fills = true) {
   CHECK(r["crash_symbols"] == symbols);
   CHECK(r["crashed_symbols"] == symbols);
   CHECK(r["halted_symbols"] == symbols);
+  // Every planned crash happened and was halted, each one a sample.
+  const int crashes = r["crashes"].get<int>();
+  CHECK(crashes == r["crashes_per_symbol"].get<int>() * symbols);
+  CHECK(r["planned_crashes"] == crashes);
+  CHECK(r["halted_crashes"] == crashes);
+  REQUIRE(r["crash_list"].size() == static_cast<std::size_t>(crashes));
+  for (const auto& c : r["crash_list"]) {
+    INFO(c.dump());
+    CHECK(positive(c, "halt_ms"));
+    CHECK(c["chain_ms"].get<double>() <= c["halt_ms"].get<double>());
+  }
   for (const char* k : {"first_warning_ms", "halt_ms", "chain_ms", "tick_to_warning_ms"}) {
     INFO(k);
     REQUIRE(r.contains(k));
-    CHECK(r[k]["samples"] == symbols);
+    CHECK(r[k]["samples"] == crashes);
+    CHECK(r[k]["p50"].get<double>() <= r[k]["p90"].get<double>());
+    CHECK(r[k]["p90"].get<double>() <= r[k]["p99"].get<double>());
     CHECK(positive(r[k], "p50"));
     CHECK(positive(r[k], "p99"));
     CHECK(positive(r[k], "max"));
@@ -104,6 +118,8 @@ void check_report(const json& r, int symbols, bool fills = true) {
   for (const auto& s : r["symbols"]) {
     INFO(s.dump());
     CHECK(s["crashed"] == true);
+    CHECK(s["crashes"] == r["crashes_per_symbol"]);
+    CHECK(s["halted_crashes"] == s["crashes"]);
     CHECK(positive(s, "onset_s"));
     CHECK(positive(s, "first_warning_ms"));
     CHECK(positive(s, "halt_ms"));
@@ -117,6 +133,9 @@ void check_report(const json& r, int symbols, bool fills = true) {
   CHECK(r["messages"].get<double>() > 0);
   CHECK(r["chain_delivery_latency_us"].contains("flash_crash"));
   CHECK(r["chain_delivery_latency_us"].contains("urgent"));
+  // At least one warning (flash_crash) and one HALT (urgent) a crash, each counted.
+  CHECK(r["chain_delivery_latency_us"]["flash_crash"]["samples"].get<int>() >= crashes);
+  CHECK(r["sched_delay_us"]["samples"].get<int>() > 0);
   CHECK(r["engines"]["vpin"]["errors"] == 0);
   CHECK(r["engines"]["risk"]["errors"] == 0);
   // The strategies traded, every crash's warning stopped the instance trading
@@ -125,7 +144,8 @@ void check_report(const json& r, int symbols, bool fills = true) {
   CHECK(r["strategy"]["orders"].get<int>() > 0);
   if (fills) CHECK(r["strategy"]["fills"].get<int>() > 0);
   CHECK(r["strategy"]["fills_after_halt"] == 0);
-  CHECK(r["strategy_stop_ms"]["samples"] == symbols);
+  // A stopped instance stays stopped: its symbol's first crash stops it.
+  CHECK(r["strategy_stop_ms"]["samples"].get<int>() >= symbols);
   for (const auto& s : r["symbols"]) CHECK(positive(s, "strategy_stop_ms"));
   for (const char* e : {"features", "strategy", "portfolio"}) CHECK(r["engines"][e]["errors"] == 0);
 }
@@ -143,6 +163,7 @@ TEST_CASE("e2e: bench flash-crash in-process halts every crash symbol and loses 
   CHECK(j["backend"] == "inproc://");
   CHECK(j["duplicated"] == 0);  // in-process delivery is exactly once
   check_report(j, 8);
+  CHECK(j["crashes_per_symbol"].get<int>() >= 2);  // by default, symbols crash again and again
 }
 
 TEST_CASE("e2e: bench flash-crash on a real redis-server, keys cleaned up afterwards") {
@@ -160,6 +181,25 @@ TEST_CASE("e2e: bench flash-crash table, usage errors and an unreachable Redis")
   INFO(table.err);
   CHECK(table.rc == 0);
   CHECK_THAT(table.out, Catch::Contains("onset -> HALT") && Catch::Contains("PASS: 0 lost at high and above"));
+  CHECK_THAT(table.out, Catch::Contains("chain messages, us") && Catch::Contains("worst HALT ms"));
+
+  // --crashes: as asked, and what does not fit is said.
+  Run two = run_cli("bench flash-crash --duration 3 --rate 1000 --symbols 2 --crashes 2 --json");
+  INFO(two.err);
+  REQUIRE(two.rc == 0);
+  json t = json::parse(two.out);
+  CHECK(t["crashes_per_symbol"] == 2);
+  CHECK(t["crashes"] == 4);
+  CHECK(t["halted_crashes"] == 4);
+  CHECK(t["halt_ms"]["samples"] == 4);
+  Run many = run_cli("bench flash-crash --duration 1 --rate 1000 --symbols 1 --crashes 50 --json");
+  INFO(many.err);
+  REQUIRE(many.rc == 0);
+  json m = json::parse(many.out);
+  CHECK(m["crashes_per_symbol"].get<int>() < 50);
+  CHECK(m["halted_crashes"] == m["crashes"]);
+  CHECK_THAT(m["notes"].dump(), Catch::Contains("fit in this run (asked 50"));
+  CHECK(run_cli("bench flash-crash --crashes -1").rc == 2);
 
   Run bad = run_cli("bench flash-crash --backend kafka://x");
   CHECK(bad.rc == 2);
@@ -224,6 +264,7 @@ TEST_CASE("e2e: bench flash-crash against a running nautilusd on Redis: the daem
     json j = json::parse(r.out);
     CHECK_THAT(j["backend"].get<std::string>(), Catch::Contains("daemon (" + redis.url()));
     CHECK(j["halted_symbols"] == 3);
+    CHECK(j["crashes_per_symbol"] == 1);  // the daemon's own VPIN settings: one crash a symbol
     CHECK(j["lost_high_and_above"] == 0);
     CHECK(j["feed"]["bucket_volume"] == 2000.0);  // the daemon's VPIN settings shaped the feed
     CHECK(positive(j["chain_ms"], "p50"));

@@ -1,5 +1,5 @@
 // nautilus bench flash-crash [--backend inproc|redis://…|daemon] [--duration S]
-//   [--rate R] [--symbols N] [--seed N] [--json]
+//   [--rate R] [--symbols N] [--crashes N] [--seed N] [--json]
 // Where the scenario (flash_crash.h) runs:
 //   inproc    both buses in this process, the bench's own vpin and risk engines
 //   redis://  both buses on Redis Streams (--md-backend/--engine-backend split
@@ -271,7 +271,7 @@ void run(const GlobalOptions& g, FlashCrashArgs& a) {
     }
     const auto late = r.extra.value("strategy", nlohmann::json::object()).value("fills_after_halt", std::uint64_t{0});
     if (late > 0) throw CliError(kExitFailure, std::to_string(late) + " strategy order(s) filled after the HALT");
-    throw CliError(kExitFailure, "a crashed symbol was not halted: the crash chain broke");
+    throw CliError(kExitFailure, "a crash was not halted: the crash chain broke");
   }
 }
 
@@ -291,6 +291,10 @@ void add_flash_crash_command(CLI::App& bench, GlobalOptions& global) {
       ->check(CLI::Range(0.0, 1e8))->capture_default_str();
   cmd->add_option("--symbols", a->cfg.symbols, "Crash symbols (staggered onsets)")->check(CLI::Range(1, 200))
       ->capture_default_str();
+  cmd->add_option("--crashes", a->cfg.crashes_per_symbol,
+                  "Crashes per symbol, each after the last has left VPIN's sigma window (0: as many as the run "
+                  "holds with the bench's own engines, 1 against a daemon's)")
+      ->check(CLI::Range(0, 10000))->capture_default_str();
   cmd->add_option("--seed", a->cfg.seed, "Synthetic feed seed")->capture_default_str();
   cmd->add_option("--bar-ms", a->cfg.bar_wall_ms, "Wall milliseconds per VPIN bar (the feed's speed)")
       ->check(CLI::Range(1.0, 60000.0))->capture_default_str();
