@@ -69,11 +69,10 @@ void flood_through_restart(int signal) {
   constexpr std::size_t kInFlight = 2 * (kShards * kReadCount + kBatch) + kBatch;
   CHECK(total - distinct <= kInFlight);
 
-  // Neither daemon died of the outage; both still run risk, are listed
-  // again, and the load was shared: each handled some of the orders.
+  // Neither daemon died of the outage, both are still listed, and the load
+  // was shared: each handled orders.
   CHECK_FALSE(a.proc.exited());
   CHECK_FALSE(b.proc.exited());
-  CHECK(eventually([&] { return engine_running_everywhere({&a, &b}); }));
   CHECK(eventually([&] { return daemons_listed(a) == 2 && daemons_listed(b) == 2; }));
   const long long handled_a = engine_messages(a, "risk"), handled_b = engine_messages(b, "risk");
   INFO("orders handled by a " << handled_a << ", by b " << handled_b);

@@ -49,22 +49,42 @@ inline std::size_t daemons_listed(const DaemonProcess& d) {
   return j.contains("daemons") ? j["daemons"].size() : 0;
 }
 
-// True once every daemon in `ds` reports engine `name` RUNNING (its consumer
-// groups exist, so nothing published after this is missed).
-inline bool engine_running_everywhere(std::initializer_list<const DaemonProcess*> ds, const std::string& name = "risk") {
+// Every engine of `d` by name, as `nautilus --json engine status` lists
+// them (state, messages, errors, ...); empty when the daemon did not answer.
+inline std::map<std::string, nlohmann::json> engines_of(const DaemonProcess& d) {
+  auto r = d.cli("--json engine status");
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  std::map<std::string, nlohmann::json> by_name;
+  if (r.rc != 0 || !j.is_array()) return by_name;
+  for (const auto& e : j) {
+    if (e.is_object()) by_name[e.value("name", "")] = e;
+  }
+  return by_name;
+}
+
+// `messages` of engine `name` (everything its subscriptions handled), -1
+// when it is not listed.
+inline long long messages_of(const std::map<std::string, nlohmann::json>& engines, const std::string& name) {
+  auto it = engines.find(name);
+  return it == engines.end() ? -1 : it->second.value("messages", -1LL);
+}
+
+// True once every daemon in `ds` reports each engine of `names` RUNNING
+// (its consumer groups exist, so nothing published after this is missed).
+inline bool engine_running_everywhere(std::initializer_list<const DaemonProcess*> ds,
+                                      std::initializer_list<std::string> names = {"risk"}) {
   for (const auto* d : ds) {
-    auto r = d->cli("--json engine status " + name);
-    if (r.rc != 0 || r.out.find("RUNNING") == std::string::npos) return false;
+    const auto engines = engines_of(*d);
+    for (const auto& name : names) {
+      auto it = engines.find(name);
+      if (it == engines.end() || it->second.value("state", "") != "RUNNING") return false;
+    }
   }
   return true;
 }
 
-// `messages` of engine `name` in `d` (everything its subscriptions handled),
-// -1 when the daemon did not answer.
 inline long long engine_messages(const DaemonProcess& d, const std::string& name) {
-  auto r = d.cli("--json engine status " + name);
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
-  return r.rc == 0 && j.is_object() ? j.value("messages", -1LL) : -1;
+  return messages_of(engines_of(d), name);
 }
 
 // The `nautilus top` row of consumer group `group` as `d` sees it (bus,

@@ -40,7 +40,7 @@ TEST_CASE("two daemons on two Redis servers (marketdata, engine): both listed, e
   // Each daemon announces itself on the engine bus's server; both list both.
   REQUIRE(eventually([&] { return daemons_listed(a) == 2 && daemons_listed(b) == 2; }));
   CHECK(cluster_of(b)["backend"] == "redis");
-  REQUIRE(eventually([&] { return engine_running_everywhere({&a, &b}, "risk") && engine_running_everywhere({&a, &b}, "features"); }));
+  REQUIRE(eventually([&] { return engine_running_everywhere({&a, &b}, {"risk", "features"}); }));
 
   auto router = Router::from_urls(marketdata_redis.url(), engine_redis.url());
   DecisionCounter decisions(*router);
@@ -66,11 +66,20 @@ TEST_CASE("two daemons on two Redis servers (marketdata, engine): both listed, e
   // Per kind, the instances together handle every message once. Counts can
   // only rise, so wait until they reach the total, then make sure they stop
   // there (a duplicate delivered late would show up as a higher sum).
-  const auto sum = [&](const std::string& kind) { return engine_messages(a, kind) + engine_messages(b, kind); };
-  REQUIRE(eventually([&] { return sum("risk") >= kTrades + kOrders && sum("features") >= kTrades; }, std::chrono::seconds(60)));
+  long long risk_a = 0, risk_b = 0, features_a = 0, features_b = 0;
+  const auto count = [&] {
+    const auto in_a = engines_of(a), in_b = engines_of(b);
+    risk_a = messages_of(in_a, "risk");
+    risk_b = messages_of(in_b, "risk");
+    features_a = messages_of(in_a, "features");
+    features_b = messages_of(in_b, "features");
+  };
+  REQUIRE(eventually([&] {
+    count();
+    return risk_a + risk_b >= kTrades + kOrders && features_a + features_b >= kTrades;
+  }, std::chrono::seconds(60)));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past a read's block_ms and an ACK round, many times over
-  const long long risk_a = engine_messages(a, "risk"), risk_b = engine_messages(b, "risk");
-  const long long features_a = engine_messages(a, "features"), features_b = engine_messages(b, "features");
+  count();
   INFO("risk handled a " << risk_a << " + b " << risk_b << "; features a " << features_a << " + b " << features_b
                          << "; decisions " << decisions.total() << " for " << decisions.distinct() << " orders");
   CHECK(risk_a + risk_b == kTrades + kOrders);
