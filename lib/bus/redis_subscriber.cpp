@@ -364,6 +364,21 @@ bool RedisSub::process(std::size_t stream, const redisReply* entry, long long de
   return true;
 }
 
+template <typename Fn>
+bool RedisSub::for_each_entry(const redisReply* reply, Fn&& fn) {
+  for (std::size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* sr = reply->element[i];
+    if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
+    auto it = stream_index_.find(std::string(as_view(sr->element[0])));
+    if (it == stream_index_.end()) continue;
+    const redisReply* entries = sr->element[1];
+    for (std::size_t j = 0; j < entries->elements; ++j) {
+      if (!fn(it->second, entries->element[j])) return false;
+    }
+  }
+  return true;
+}
+
 void RedisSub::read_round(bool high_only, std::size_t count, bool block, std::vector<ReplyPtr>& replies) {
   const std::string count_text = std::to_string(count);
   const std::string block_text = std::to_string(config_.block_ms);
@@ -428,15 +443,8 @@ bool RedisSub::read_high_now() {
       handle_read_error(r.get());
       continue;
     }
-    for (std::size_t i = 0; i < r->elements; ++i) {
-      const redisReply* sr = r->element[i];
-      if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
-      auto it = stream_index_.find(std::string(as_view(sr->element[0])));
-      if (it == stream_index_.end()) continue;
-      const redisReply* entries = sr->element[1];
-      for (std::size_t j = 0; j < entries->elements; ++j) {
-        if (!process_in_turn(it->second, entries->element[j], 1)) return false;
-      }
+    if (!for_each_entry(r.get(), [&](std::size_t stream, const redisReply* e) { return process_in_turn(stream, e, 1); })) {
+      return false;
     }
   }
   return ok;
@@ -486,27 +494,29 @@ bool RedisSub::read_and_deliver() {
   }
   idle_sleep_us_ = 0;
   // High lanes first, whatever order the servers answered in.
-  for (int pass = 1; pass >= 0; --pass) {
+  bool stopped = false, broken = false;
+  for (int pass = 1; pass >= 0 && !stopped && !broken; --pass) {
     std::size_t since_check = 0;
     for (const auto& r : replies) {
       if (!r || r->type != REDIS_REPLY_ARRAY) continue;
-      for (std::size_t i = 0; i < r->elements; ++i) {
-        const redisReply* sr = r->element[i];
-        if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
-        auto it = stream_index_.find(std::string(as_view(sr->element[0])));
-        if (it == stream_index_.end() || streams_[it->second].high != (pass == 1)) continue;
-        const redisReply* entries = sr->element[1];
-        for (std::size_t j = 0; j < entries->elements; ++j) {
-          if (stop_.load(std::memory_order_acquire)) return true;  // the rest stays pending
-          if (!process_in_turn(it->second, entries->element[j], 1)) return false;
-          if (pass == 0 && threaded() && ++since_check >= kUrgentCheckEvery) {
-            since_check = 0;
-            if (!read_high_now()) return false;
-          }
+      for_each_entry(r.get(), [&](std::size_t stream, const redisReply* e) {
+        if (streams_[stream].high != (pass == 1)) return true;
+        if (stop_.load(std::memory_order_acquire)) {
+          stopped = true;  // the rest stays pending
+          return false;
         }
-      }
+        broken = !process_in_turn(stream, e, 1);
+        if (!broken && pass == 0 && threaded() && ++since_check >= kUrgentCheckEvery) {
+          since_check = 0;
+          broken = !read_high_now();
+        }
+        return !broken;
+      });
+      if (stopped || broken) break;
     }
   }
+  if (stopped) return true;
+  if (broken) return false;
   if (!threaded()) local_cv_.notify_all();
   return ok;
 }
@@ -630,17 +640,11 @@ void RedisSub::run_high_reader() {
     if (waited) lock.lock();
     high_waiting_.store(false, std::memory_order_release);
     auto deliver = [&](const redisReply* reply) {
-      for (std::size_t i = 0; i < reply->elements; ++i) {
-        const redisReply* sr = reply->element[i];
-        if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2) continue;
-        auto it = stream_index_.find(std::string(as_view(sr->element[0])));
-        if (it == stream_index_.end()) continue;
-        const redisReply* entries = sr->element[1];
-        for (std::size_t j = 0; j < entries->elements; ++j) {
-          if (stop_.load(std::memory_order_acquire)) return;  // the rest stays pending
-          process(it->second, entries->element[j], 1, /*may_dead_letter=*/false);
-        }
-      }
+      for_each_entry(reply, [&](std::size_t stream, const redisReply* e) {
+        if (stop_.load(std::memory_order_acquire)) return false;  // the rest stays pending
+        process(stream, e, 1, /*may_dead_letter=*/false);
+        return true;
+      });
     };
     deliver(r.get());
     if (waited) {

@@ -101,6 +101,10 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   // (groups of a node that is away are not read this round).
   void read_round(bool high_only, std::size_t count, bool block, std::vector<ReplyPtr>& replies);
   bool handle_read_error(const redisReply* r);
+  // fn(stream, entry) for each entry of an XREADGROUP reply on a stream this
+  // subscription reads, in the reply's order; false once fn says stop.
+  template <typename Fn>
+  bool for_each_entry(const redisReply* reply, Fn&& fn);
   void append_acks();
   // Reads the ACK replies pending on `c` (all connections when null); false
   // when a connection broke.
