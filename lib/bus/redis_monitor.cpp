@@ -99,21 +99,26 @@ void GroupMonitor::run() {
           ++s.streams;
           s.consumers = std::max<std::uint64_t>(s.consumers, integer(field(gr, "consumers")).value_or(0));
           s.pending += static_cast<std::uint64_t>(integer(field(gr, "pending")).value_or(0));
-          const auto lag = integer(field(gr, "lag"));
+          auto lag = integer(field(gr, "lag"));
+          const std::string last_delivered(as_view(field(gr, "last-delivered-id")));
+          const bool caught_up = stream_id(last_delivered) >= last_generated;
+          // Caught up means nothing is waiting, whatever Redis says: after an
+          // AOF reload Redis 7.0 counts the group's entries-read from 0, and
+          // its lag would count the whole stream (and show it as lost).
+          if (caught_up) lag = 0;
           if (lag) s.lag = (s.lag < 0 ? 0 : s.lag) + *lag;
           // Redis's lag counts entries added and never read by the group,
           // trimmed ones too (they are never read). What the stream still
           // holds after the group's position is the real backlog; the rest
           // was trimmed before the group got to it.
-          const std::string last_delivered(as_view(field(gr, "last-delivered-id")));
-          // The backlog is known without reading entries in the two states
-          // that matter: caught up (0), or behind the stream's head, where
-          // the trimming happens (all it holds). In between the lost count
-          // stays as last seen; it can only have grown across a gap, which
-          // the next caught-up round shows. (Counting entries with XRANGE
-          // every round would cost Redis a read of the whole backlog.)
+          // Entries are trimmed unread only while the group is behind the
+          // stream's head, and there the backlog is known without reading
+          // entries: all the stream holds. Caught up, nothing is lost anew
+          // (and the count stays as last seen). In between it stays too.
+          // (Counting entries with XRANGE every round would cost Redis a
+          // read of the whole backlog.)
           std::optional<std::int64_t> backlog;
-          if (stream_id(last_delivered) >= last_generated) backlog = 0;
+          if (caught_up) backlog = 0;
           else if (length == 0 || stream_id(last_delivered) < first_entry) backlog = length;
           if (lag && backlog) {
             const std::int64_t trimmed_unread = *lag - *backlog;

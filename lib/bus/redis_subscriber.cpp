@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <random>
 
 #include "bus/redis_dead_letter.h"
@@ -254,7 +255,21 @@ void RedisSub::append_acks() {
     auto it = std::find_if(pending_acks_.begin(), pending_acks_.end(), [c](const auto& p) { return p.first == c; });
     if (it == pending_acks_.end()) pending_acks_.emplace_back(c, 1);
     else ++it->second;
+    if (s.acks_conn != c) s.acks_in_flight.clear();  // confirmed on the connection before, or never sent
+    s.acks_conn = c;
+    std::move(s.acks.begin(), s.acks.end(), std::back_inserter(s.acks_in_flight));
     s.acks.clear();
+  }
+}
+
+void RedisSub::settle_acks(Connection* c, bool confirmed) {
+  std::unique_lock lock(deliver_mu_, std::defer_lock);
+  if (high_reader_ && !main_has_turn_) lock.lock();
+  for (auto& s : streams_) {
+    if (s.acks_conn != c) continue;
+    if (!confirmed) std::move(s.acks_in_flight.begin(), s.acks_in_flight.end(), std::back_inserter(s.acks));
+    s.acks_in_flight.clear();
+    s.acks_conn = nullptr;
   }
 }
 
@@ -262,17 +277,20 @@ bool RedisSub::consume_acks(Connection* c) {
   bool ok = true;
   for (auto& [conn, n] : pending_acks_) {
     if (c && conn != c) continue;
+    if (n == 0) continue;
+    bool confirmed = true;
     for (; n > 0; --n) {
       ReplyPtr r = conn->get_reply();
       if (!r) {
-        // Those ACKs may be lost: their entries are reclaimed and, as
-        // duplicates by id, acknowledged again.
+        // The connection broke before it answered: those ACKs go out again
+        // once it is back (an XACK of an acknowledged id is harmless).
         n = 0;
-        ok = false;
+        ok = confirmed = false;
         break;
       }
-      if (config_.cluster) nodes_.is_redirect(r.get());
+      if (config_.cluster && nodes_.is_redirect(r.get())) confirmed = false;
     }
+    settle_acks(conn, confirmed);
   }
   std::erase_if(pending_acks_, [](const auto& p) { return p.second == 0; });
   return ok;
@@ -322,7 +340,10 @@ bool RedisSub::process_in_turn(std::size_t stream, const redisReply* entry, long
   // The high reader goes first whenever it is waiting.
   while (high_waiting_.load(std::memory_order_acquire)) std::this_thread::yield();
   std::lock_guard lock(deliver_mu_);
-  return process(stream, entry, deliveries);
+  main_has_turn_ = true;  // a dead letter inside settles ACKs under this same turn
+  const bool ok = process(stream, entry, deliveries);
+  main_has_turn_ = false;
+  return ok;
 }
 
 bool RedisSub::process(std::size_t stream, const redisReply* entry, long long deliveries, bool may_dead_letter) {

@@ -50,6 +50,10 @@ struct StreamState {
   std::string key;
   bool high = false;
   std::vector<std::string> acks;  // entry ids handled, not yet XACKed
+  // XACKed on `acks_conn`, its reply not read yet: sent again if that
+  // connection breaks first (else those entries come back as duplicates).
+  std::vector<std::string> acks_in_flight;
+  Connection* acks_conn = nullptr;
 };
 
 struct LocalEntry {
@@ -109,6 +113,8 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   // Reads the ACK replies pending on `c` (all connections when null); false
   // when a connection broke.
   bool consume_acks(Connection* c = nullptr);
+  // The in-flight ACKs on `c` confirmed, or back to be sent again.
+  void settle_acks(Connection* c, bool confirmed);
   // Returns false when the connection broke.
   bool process(std::size_t stream, const redisReply* entry, long long deliveries, bool may_dead_letter = true);
   // process() on the main reader, in turn with the high-lane reader.
@@ -161,6 +167,7 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   std::thread::id high_thread_id_;
   std::mutex deliver_mu_;
   std::atomic<bool> high_waiting_{false};  // the high reader wants the turn
+  bool main_has_turn_ = false;             // the main reader holds deliver_mu_ (its own thread only)
   std::mutex high_keys_mu_;
   std::vector<std::string> high_keys_;     // guarded by high_keys_mu_
   std::atomic<std::uint64_t> high_empty_reads_{0};
