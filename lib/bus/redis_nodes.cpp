@@ -72,21 +72,21 @@ NodeSet::NodeSet(const RedisConfig& config, std::string client_name)
     : config_(config), client_name_(std::move(client_name)) {
   slots_.fill(-1);
   if (!config_.cluster) {
-    node_at(config_.host, config_.port);
+    index_of(config_.host, config_.port);
     return;
   }
-  for (const auto& [host, port] : config_.seeds) node_at(host, port);
+  for (const auto& [host, port] : config_.seeds) index_of(host, port);
 }
 
-NodeSet::Node& NodeSet::node_at(const std::string& host, int port) {
-  for (auto& n : nodes_) {
-    if (n->conn->port() == port && n->conn->host() == host) return *n;
+std::size_t NodeSet::index_of(const std::string& host, int port) {
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i]->conn->port() == port && nodes_[i]->conn->host() == host) return i;
   }
   auto n = std::make_unique<Node>();
   n->conn = std::make_unique<Connection>(config_, client_name_, host, port);
   std::lock_guard lock(nodes_mu_);
   nodes_.push_back(std::move(n));
-  return *nodes_.back();
+  return nodes_.size() - 1;
 }
 
 Connection* NodeSet::connected(Node& n) {
@@ -147,11 +147,7 @@ bool NodeSet::refresh() {
       std::string host(as_view(master->element[0]));
       if (host.empty() || host == "?") host = asked_host;  // "the address you reached me at"
       const int port = static_cast<int>(master->element[1]->integer);
-      node_at(host, port);
-      std::size_t index = 0;
-      for (; index < nodes_.size(); ++index) {
-        if (nodes_[index]->conn->port() == port && nodes_[index]->conn->host() == host) break;
-      }
+      const std::size_t index = index_of(host, port);
       if (in_map.size() < nodes_.size()) in_map.resize(nodes_.size(), false);
       in_map[index] = true;
       const long long lo = std::max<long long>(range->element[0]->integer, 0);
@@ -251,12 +247,12 @@ ReplyPtr NodeSet::command(std::string_view key, const std::vector<std::string_vi
   for (int hop = 0; c && hop < kMaxRedirects; ++hop) {
     ReplyPtr r = c->command(args);
     if (!r) {
-      stale_ = config_.cluster || stale_;
+      if (config_.cluster) stale_ = true;
       return nullptr;
     }
     auto redirect = config_.cluster ? parse_redirect(r.get()) : std::nullopt;
     if (!redirect) return r;
-    c = connected(node_at(redirect->host, redirect->port));
+    c = connected(*nodes_[index_of(redirect->host, redirect->port)]);
     if (!c) break;
     if (redirect->moved) {
       stale_ = true;  // this call follows it; the next ensure() re-reads the map
@@ -274,7 +270,7 @@ ReplyPtr NodeSet::command(std::string_view key, const std::vector<std::string_vi
 }
 
 ReplyPtr NodeSet::ask(const Redirect& to, std::string_view formatted_command) {
-  Connection* c = connected(node_at(to.host, to.port));
+  Connection* c = connected(*nodes_[index_of(to.host, to.port)]);
   if (!c) return nullptr;
   c->append({"ASKING"});
   c->append_formatted(formatted_command);
@@ -284,8 +280,10 @@ ReplyPtr NodeSet::ask(const Redirect& to, std::string_view formatted_command) {
 }
 
 ConnState NodeSet::state() const {
-  std::lock_guard lock(nodes_mu_);
+  // One server: one node, fixed at construction; no lock (publish() asks on
+  // every message).
   if (!config_.cluster) return nodes_.front()->conn->state();
+  std::lock_guard lock(nodes_mu_);
   ConnState worst = ConnState::kConnected;
   bool any = false;
   for (const auto& n : nodes_) {

@@ -85,14 +85,16 @@ class NodeSet {
     std::atomic<bool> in_map{false};
     std::int64_t next_attempt_ns = 0;  // after a failed connect: the backoff of Connection::reconnect
   };
-  Node& node_at(const std::string& host, int port);  // found or added
+  std::size_t index_of(const std::string& host, int port);  // found or added
   Connection* connected(Node& n);
   bool refresh();
   void set_map_error(std::string text);
 
   const RedisConfig& config_;
   std::string client_name_;
-  mutable std::mutex nodes_mu_;  // the vector's shape, for state() from other threads
+  // The vector's shape, for state() from other threads on a cluster (one
+  // server's single node never changes).
+  mutable std::mutex nodes_mu_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::array<std::int16_t, kClusterSlots> slots_{};  // node index per slot, -1 unknown
   bool map_loaded_ = false;

@@ -437,15 +437,14 @@ void RedisSub::read_round(bool high_only, std::size_t count, bool block, std::ve
   }
 }
 
-bool RedisSub::handle_read_error(const redisReply* r) {
-  if (r->type != REDIS_REPLY_ERROR) return false;
+void RedisSub::handle_read_error(const redisReply* r) {
+  if (r->type != REDIS_REPLY_ERROR) return;
   if (is_error(r, "NOGROUP")) {
     groups_ready_ = false;  // the server lost them (restart without AOF): recreate
   } else if (!nodes_.is_redirect(r)) {
     log_limited("xreadgroup", "XREADGROUP: " + std::string(as_view(r)));
     std::this_thread::sleep_for(std::chrono::milliseconds(config_.block_ms));
   }
-  return true;
 }
 
 // Non-blocking read of the high lanes, used between normal entries so urgent
@@ -457,7 +456,7 @@ bool RedisSub::read_high_now() {
   if (!any_high) return true;
   std::vector<ReplyPtr> replies;
   read_round(true, config_.read_count, false, replies);
-  bool ok = true;  // a node that broke is noticed by the run loop; the others' entries are handled now
+  // A node that broke is noticed by the run loop; the others' entries are handled now.
   for (const auto& r : replies) {
     if (!r) continue;
     if (r->type != REDIS_REPLY_ARRAY) {
@@ -468,7 +467,7 @@ bool RedisSub::read_high_now() {
       return false;
     }
   }
-  return ok;
+  return true;
 }
 
 bool RedisSub::read_and_deliver() {
@@ -630,9 +629,9 @@ void RedisSub::run_high_reader() {
     }
     {
       // Not deliver_mu_: a handler holding its turn must not keep the next
-      // urgent read from going out.
+      // urgent read from going out. The list only grows: copied when it did.
       std::lock_guard lock(high_keys_mu_);
-      keys = high_keys_;
+      if (keys.size() != high_keys_.size()) keys = high_keys_;
     }
     if (keys.empty()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(config_.block_ms));

@@ -104,7 +104,7 @@ class RedisSub : public std::enable_shared_from_this<RedisSub> {
   // the pending ACKs; a reply per call sent, nullptr where its node broke
   // (groups of a node that is away are not read this round).
   void read_round(bool high_only, std::size_t count, bool block, std::vector<ReplyPtr>& replies);
-  bool handle_read_error(const redisReply* r);
+  void handle_read_error(const redisReply* r);  // an error reply to a read: log, recreate groups or follow MOVED
   // fn(stream, entry) for each entry of an XREADGROUP reply on a stream this
   // subscription reads, in the reply's order; false once fn says stop.
   template <typename Fn>
